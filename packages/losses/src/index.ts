@@ -1,0 +1,2 @@
+// Public entry of @hokusai/losses.
+export {};

@@ -1,0 +1,58 @@
+/**
+ * The command contract of the `hokusai` CLI: every command is one zod schema (its options, with defaults and
+ * descriptions) plus a `run` function. The CLI (cli.ts) turns the schema into commander options, so `--help`
+ * shows every default, and resolves the options once at the boundary: `run` receives parsed, validated values.
+ * The REST server uses the same style of schema for its endpoints (see packages/serve).
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from '@hokusai/model';
+
+export interface Positional {
+  /** Schema key the positional fills. */
+  key: string;
+  /** Name shown in usage, e.g. `input...`. */
+  name: string;
+  variadic?: boolean;
+  required?: boolean;
+}
+
+export interface CommandContext {
+  /** Progress and information lines (stderr), never the command's data output. */
+  log: (line: string) => void;
+  /** Data output (stdout), e.g. `--json` results. */
+  out: (text: string) => void;
+  /** Aborted on SIGINT/SIGTERM: long-running commands finish their step and stop cleanly. */
+  signal: AbortSignal;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface CommandSpec<S extends z.ZodObject<any> = z.ZodObject<any>> {
+  /** Space-separated path, e.g. `stylize` or `weights fetch`. */
+  name: string;
+  summary: string;
+  schema: S;
+  positionals?: Positional[];
+  /** Short flag aliases: option key -> single letter. */
+  aliases?: Record<string, string>;
+  /** Options that also accept a JSON config file (`--config run.json`), merged under the command line. */
+  configFile?: boolean;
+  run: (options: z.infer<S>, ctx: CommandContext) => Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function defineCommand<S extends z.ZodObject<any>>(spec: CommandSpec<S>): CommandSpec<S> {
+  return spec;
+}
+
+/** Parse options with the command's schema; a failure lists every bad option with what was expected and what arrived. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function resolveOptions<S extends z.ZodObject<any>>(schema: S, raw: unknown, what = 'option'): z.infer<S> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = issue.path.join('.');
+    const flag = key ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : what;
+    return `${flag}: ${issue.message}`;
+  });
+  throw new InvalidArgumentError(`Invalid ${what}s:\n  ${lines.join('\n  ')}`);
+}
