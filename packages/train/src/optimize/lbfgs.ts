@@ -1,0 +1,344 @@
+/**
+ * L-BFGS on tfjs tensors (Nocedal 1980; Liu & Nocedal 1989), used to optimise image pixels as in Gatys et al. 2015
+ * (arXiv 1508.06576) and jcjohnson/neural-style. A faithful port of PyTorch's `torch.optim.LBFGS` (1.13): the same
+ * two-loop recursion, history handling (pairs with yᵀs ≤ 1e-10 are skipped), first step t = min(1, 1/‖g‖₁)·lr,
+ * tolerances, and its strong-Wolfe line search (cubic interpolation, c1 = 1e-4, c2 = 0.9, at most 25 evaluations),
+ * so `tools/torch_optimize.py` runs the same algorithm. `lineSearch: 'none'` is torch's default and what
+ * jcjohnson/neural-style uses (fixed step lr = 1).
+ *
+ * Vectors are flat 1-D float32 tensors; only scalars (dot products, losses) are read back to the CPU. The
+ * two-loop recursion stays on the device. Memory: 2·history vectors of the image's size.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface LbfgsOptions {
+  /** Number of (s, y) pairs kept (torch's history_size; jcjohnson's default 100). */
+  history?: number;
+  /** Step length: the first iteration uses min(1, 1/‖g‖₁)·lr, later ones lr (then line search from there). */
+  lr?: number;
+  lineSearch?: 'strong-wolfe' | 'none';
+  /** Stop when max|g| falls below this. */
+  toleranceGrad?: number;
+  /** Stop when the step or the loss change falls below this. */
+  toleranceChange?: number;
+  /** Most objective evaluations in one `run` (torch: max_iter·1.25). */
+  maxEvals?: number;
+}
+
+/** Objective: loss value and gradient (a new tensor the optimiser owns and disposes) at a flat point. */
+export type Objective = (x: tf.Tensor1D) => { loss: number; grad: tf.Tensor1D };
+
+export interface LbfgsIteration {
+  iteration: number;
+  loss: number;
+  evals: number;
+  step: number;
+}
+
+export type StopReason = 'iterations' | 'evaluations' | 'gradient' | 'step' | 'loss-change' | 'direction' | 'aborted';
+
+export interface LbfgsResult {
+  x: tf.Tensor1D;
+  loss: number;
+  iterations: number;
+  evals: number;
+  stopReason: StopReason;
+}
+
+/** Read a scalar computed by `f` (intermediates freed). */
+const scalar = (f: () => tf.Tensor): number => {
+  const t = tf.tidy(f);
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v ?? NaN;
+};
+const dot = (a: tf.Tensor1D, b: tf.Tensor1D): number => scalar(() => tf.dot(a, b));
+const absMax = (a: tf.Tensor): number => scalar(() => tf.max(tf.abs(a)));
+
+/** Cubic interpolation of the minimiser of f on [x1, x2] from values and slopes (torch's _cubic_interpolate). */
+export function cubicInterpolate(
+  x1: number,
+  f1: number,
+  g1: number,
+  x2: number,
+  f2: number,
+  g2: number,
+  bounds?: [number, number],
+): number {
+  const [lo, hi] = bounds ?? (x1 <= x2 ? [x1, x2] : [x2, x1]);
+  const d1 = g1 + g2 - (3 * (f1 - f2)) / (x1 - x2);
+  const d2sq = d1 * d1 - g1 * g2;
+  if (d2sq >= 0) {
+    const d2 = Math.sqrt(d2sq);
+    const minPos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+    return Math.min(Math.max(minPos, lo), hi);
+  }
+  return (lo + hi) / 2;
+}
+
+interface Point {
+  t: number;
+  f: number;
+  g: tf.Tensor1D;
+  gtd: number;
+}
+
+/**
+ * Strong-Wolfe line search along d from x (torch's _strong_wolfe). Returns the accepted step, its loss and gradient
+ * (owned by the caller), and the number of evaluations. Disposes every other gradient it computed.
+ */
+function strongWolfe(
+  evaluate: (t: number) => { loss: number; grad: tf.Tensor1D },
+  d: tf.Tensor1D,
+  t0: number,
+  f: number,
+  g: tf.Tensor1D,
+  gtd: number,
+  toleranceChange: number,
+  c1 = 1e-4,
+  c2 = 0.9,
+  maxLs = 25,
+): { t: number; loss: number; grad: tf.Tensor1D; evals: number } {
+  const owned = new Set<tf.Tensor>();
+  const own = (x: tf.Tensor1D): tf.Tensor1D => (owned.add(x), x);
+  const dNorm = absMax(d);
+  let t = t0;
+  let evals = 0;
+  const eval_ = (step: number): { f: number; g: tf.Tensor1D; gtd: number } => {
+    const r = evaluate(step);
+    evals++;
+    return { f: r.loss, g: own(r.grad), gtd: dot(r.grad, d) };
+  };
+  let cur = eval_(t);
+  let prev: Point = { t: 0, f, g, gtd };
+  let done = false;
+  let lsIter = 0;
+  let bracket: Point[] = [];
+  while (lsIter < maxLs) {
+    if (cur.f > f + c1 * t * gtd || (lsIter > 1 && cur.f >= prev.f)) {
+      bracket = [prev, { t, ...cur }];
+      break;
+    }
+    if (Math.abs(cur.gtd) <= -c2 * gtd) {
+      bracket = [{ t, ...cur }];
+      done = true;
+      break;
+    }
+    if (cur.gtd >= 0) {
+      bracket = [prev, { t, ...cur }];
+      break;
+    }
+    const minStep = t + 0.01 * (t - prev.t);
+    const maxStep = t * 10;
+    const tmp = t;
+    t = cubicInterpolate(prev.t, prev.f, prev.gtd, t, cur.f, cur.gtd, [minStep, maxStep]);
+    prev = { t: tmp, ...cur };
+    cur = eval_(t);
+    lsIter++;
+  }
+  if (lsIter === maxLs) bracket = [{ t: 0, f, g, gtd }, { t, ...cur }];
+
+  // Zoom phase.
+  let insufProgress = false;
+  const order = (): [number, number] => ((bracket[0]?.f ?? 0) <= (bracket[bracket.length - 1]?.f ?? 0) ? [0, 1] : [1, 0]);
+  let [lowPos, highPos] = order();
+  while (!done && lsIter < maxLs && bracket.length === 2) {
+    const b0 = bracket[0] as Point;
+    const b1 = bracket[1] as Point;
+    if (Math.abs(b1.t - b0.t) * dNorm < toleranceChange) break;
+    t = cubicInterpolate(b0.t, b0.f, b0.gtd, b1.t, b1.f, b1.gtd);
+    const bMax = Math.max(b0.t, b1.t);
+    const bMin = Math.min(b0.t, b1.t);
+    const eps = 0.1 * (bMax - bMin);
+    if (Math.min(bMax - t, t - bMin) < eps) {
+      if (insufProgress || t >= bMax || t <= bMin) {
+        t = Math.abs(t - bMax) < Math.abs(t - bMin) ? bMax - eps : bMin + eps;
+        insufProgress = false;
+      } else insufProgress = true;
+    } else insufProgress = false;
+    cur = eval_(t);
+    lsIter++;
+    const low = bracket[lowPos] as Point;
+    const high = bracket[highPos] as Point;
+    if (cur.f > f + c1 * t * gtd || cur.f >= low.f) {
+      bracket[highPos] = { t, ...cur };
+      [lowPos, highPos] = order();
+    } else {
+      if (Math.abs(cur.gtd) <= -c2 * gtd) done = true;
+      else if (cur.gtd * (high.t - low.t) >= 0) bracket[highPos] = low;
+      bracket[lowPos] = { t, ...cur };
+    }
+  }
+  const best = (bracket.length === 1 ? bracket[0] : bracket[lowPos]) as Point;
+  for (const x of owned) if (x !== best.g) x.dispose();
+  // best.g may be the caller's g (t = 0): hand back a copy so ownership stays simple.
+  const grad = best.g === g ? tf.clone(g) : best.g;
+  return { t: best.t, loss: best.f, grad, evals };
+}
+
+/** Per-run state of the optimiser (torch keeps it across `step` calls; one `run` here is one `step(max_iter)`). */
+export class Lbfgs {
+  readonly history: number;
+  readonly lr: number;
+  readonly lineSearch: 'strong-wolfe' | 'none';
+  readonly toleranceGrad: number;
+  readonly toleranceChange: number;
+  private readonly maxEvalsOpt: number | undefined;
+
+  constructor(opts: LbfgsOptions = {}) {
+    this.history = opts.history ?? 100;
+    this.lr = opts.lr ?? 1;
+    this.lineSearch = opts.lineSearch ?? 'strong-wolfe';
+    this.toleranceGrad = opts.toleranceGrad ?? 1e-7;
+    this.toleranceChange = opts.toleranceChange ?? 1e-9;
+    this.maxEvalsOpt = opts.maxEvals;
+    if (!(Number.isInteger(this.history) && this.history >= 1)) throw new RangeError(`L-BFGS history: expected an integer ≥ 1, got ${opts.history}`);
+    if (!(this.lr > 0)) throw new RangeError(`L-BFGS lr: expected > 0, got ${opts.lr}`);
+  }
+
+  /**
+   * Minimise `objective` from x0 for at most `maxIter` iterations. The caller keeps x0; the result's x is new.
+   * `onIteration` runs after each iteration (return false to stop); `signal` stops after the current iteration.
+   */
+  run(
+    objective: Objective,
+    x0: tf.Tensor1D,
+    maxIter: number,
+    hooks: { onIteration?: (it: LbfgsIteration, x: tf.Tensor1D) => boolean | void; signal?: AbortSignal } = {},
+  ): LbfgsResult {
+    const maxEvals = this.maxEvalsOpt ?? Math.floor(maxIter * 1.25);
+    let x = tf.clone(x0);
+    let { loss, grad: g } = objective(x);
+    let evals = 1;
+    const dirs: tf.Tensor1D[] = []; // y
+    const stps: tf.Tensor1D[] = []; // s
+    const ro: number[] = [];
+    let hDiag = 1;
+    let d: tf.Tensor1D | null = null;
+    let prevG: tf.Tensor1D | null = null;
+    let t = 0;
+    let iter = 0;
+    let stopReason: StopReason = 'iterations';
+    const free = (...ts: (tf.Tensor | null)[]): void => ts.forEach((v) => v?.dispose());
+
+    try {
+      if (absMax(g) <= this.toleranceGrad) return { x: tf.clone(x), loss, iterations: 0, evals, stopReason: 'gradient' };
+      while (iter < maxIter) {
+        iter++;
+        if (iter === 1 || d === null || prevG === null) {
+          d = tf.neg(g);
+          hDiag = 1;
+        } else {
+          const y = tf.sub(g, prevG);
+          const s = tf.mul(d, t) as tf.Tensor1D;
+          const ys = dot(y, s);
+          if (ys > 1e-10) {
+            if (dirs.length === this.history) {
+              free(dirs.shift() ?? null, stps.shift() ?? null);
+              ro.shift();
+            }
+            dirs.push(y);
+            stps.push(s);
+            ro.push(1 / ys);
+            hDiag = ys / dot(y, y);
+          } else free(y, s);
+          const dNew = tf.tidy(() => {
+            const al: tf.Scalar[] = new Array(dirs.length);
+            let q: tf.Tensor1D = tf.neg(g);
+            for (let i = dirs.length - 1; i >= 0; i--) {
+              const a = tf.mul(tf.dot(stps[i] as tf.Tensor1D, q), ro[i] as number) as tf.Scalar;
+              al[i] = a;
+              q = tf.sub(q, tf.mul(dirs[i] as tf.Tensor1D, a));
+            }
+            let r: tf.Tensor1D = tf.mul(q, hDiag);
+            for (let i = 0; i < dirs.length; i++) {
+              const be = tf.mul(tf.dot(dirs[i] as tf.Tensor1D, r), ro[i] as number);
+              r = tf.add(r, tf.mul(stps[i] as tf.Tensor1D, tf.sub(al[i] as tf.Scalar, be)));
+            }
+            return r;
+          });
+          free(d);
+          d = dNew;
+        }
+        free(prevG);
+        prevG = tf.clone(g);
+        const prevLoss = loss;
+        t = iter === 1 ? Math.min(1, 1 / scalar(() => tf.sum(tf.abs(g)))) * this.lr : this.lr;
+        const gtd = dot(g, d);
+        if (gtd > -this.toleranceChange) {
+          stopReason = 'direction';
+          break;
+        }
+        let lsEvals = 0;
+        const dir = d;
+        if (this.lineSearch === 'strong-wolfe') {
+          const xInit = x;
+          const res = strongWolfe(
+            (step) => {
+              const xt = tf.tidy(() => tf.add(xInit, tf.mul(dir, step)) as tf.Tensor1D);
+              try {
+                return objective(xt);
+              } finally {
+                xt.dispose();
+              }
+            },
+            dir,
+            t,
+            loss,
+            g,
+            gtd,
+            this.toleranceChange,
+          );
+          x = tf.tidy(() => tf.add(xInit, tf.mul(dir, res.t)) as tf.Tensor1D);
+          free(xInit, g);
+          g = res.grad;
+          loss = res.loss;
+          t = res.t;
+          lsEvals = res.evals;
+        } else {
+          const xOld = x;
+          x = tf.tidy(() => tf.add(xOld, tf.mul(dir, t)) as tf.Tensor1D);
+          free(xOld);
+          if (iter !== maxIter) {
+            free(g);
+            ({ loss, grad: g } = objective(x));
+            lsEvals = 1;
+          }
+        }
+        evals += lsEvals;
+        const goOn = hooks.onIteration?.({ iteration: iter, loss, evals, step: t }, x);
+        if (!Number.isFinite(loss)) {
+          stopReason = 'loss-change';
+          break;
+        }
+        if (iter === maxIter) {
+          stopReason = 'iterations';
+          break;
+        }
+        if (goOn === false || hooks.signal?.aborted) {
+          stopReason = 'aborted';
+          break;
+        }
+        if (evals >= maxEvals) {
+          stopReason = 'evaluations';
+          break;
+        }
+        if (absMax(g) <= this.toleranceGrad) {
+          stopReason = 'gradient';
+          break;
+        }
+        if (Math.abs(t) * absMax(d) <= this.toleranceChange) {
+          stopReason = 'step';
+          break;
+        }
+        if (Math.abs(loss - prevLoss) < this.toleranceChange) {
+          stopReason = 'loss-change';
+          break;
+        }
+      }
+      return { x: tf.clone(x), loss, iterations: iter, evals, stopReason };
+    } finally {
+      free(x, g, d, prevG, ...dirs, ...stps);
+    }
+  }
+}
