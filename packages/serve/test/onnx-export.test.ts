@@ -1,0 +1,85 @@
+// ONNX export: the graph built from a checkpoint's weights computes what TransformerNet.apply computes (tfjs cpu),
+// within 1 grey level, for both architectures, odd and even sizes; and `exportOnnx` leaks no tensors.
+import { describe, expect, it, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as ort from 'onnxruntime-node';
+import { TransformerNet, type NetConfig } from '@hokusai/model';
+import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../src/onnx-export.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function randomImage(n: number, h: number, w: number, seed: number): Float32Array {
+  let s = seed;
+  const out = new Float32Array(n * h * w * 3);
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    // smooth-ish content plus noise, 0–255
+    const x = (i / 3) % w;
+    out[i] = Math.min(255, Math.max(0, 128 + 80 * Math.sin(x / 5 + (i % 3)) + ((s >>> 16) % 60) - 30));
+  }
+  return out;
+}
+
+/** A random net whose output spans the 0–255 range (random init alone gives outputs near 0, all clipped). */
+function imageRangeNet(config: NetConfig, seed: number): TransformerNet {
+  const fresh = TransformerNet.create(config, seed);
+  if (config.arch !== 'johnson') return fresh;
+  const weights = tf.tidy(() => {
+    const w = { ...fresh.namedWeights() };
+    w['deconv3.conv2d.weight'] = tf.mul(w['deconv3.conv2d.weight']!, 300);
+    w['deconv3.conv2d.bias'] = tf.add(w['deconv3.conv2d.bias']!, 128);
+    return w;
+  });
+  const net = TransformerNet.fromWeights(config, weights);
+  tf.dispose([weights['deconv3.conv2d.weight']!, weights['deconv3.conv2d.bias']!]);
+  fresh.dispose();
+  return net;
+}
+
+async function compare(config: NetConfig, n: number, h: number, w: number, seed: number) {
+  const net = imageRangeNet(config, seed);
+  try {
+    const before = tf.memory().numTensors;
+    const bytes = exportOnnx(net);
+    expect(tf.memory().numTensors).toBe(before);
+    const session = await ort.InferenceSession.create(bytes);
+    const input = randomImage(n, h, w, seed + 1);
+    const result = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', input, [n, h, w, 3]) });
+    const out = result[ONNX_OUTPUT]!;
+    expect(out.dims).toEqual([n, h, w, 3]);
+    const expected = tf.tidy(() => tf.clipByValue(net.apply(tf.tensor4d(input, [n, h, w, 3])), 0, 255).dataSync());
+    const got = out.data as Float32Array;
+    let maxDiff = 0;
+    let inRange = 0;
+    for (let i = 0; i < got.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(got[i]! - expected[i]!));
+      if (expected[i]! > 0.5 && expected[i]! < 254.5) inRange++;
+    }
+    await session.release();
+    // The comparison means something only if the output is not all clipped to 0 or 255.
+    expect(inRange / got.length).toBeGreaterThan(0.2);
+    return maxDiff;
+  } finally {
+    net.dispose();
+  }
+}
+
+describe('ONNX export', () => {
+  const tiny: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 2 };
+  it('Johnson graph matches tfjs within 1 grey level (even, odd, small sizes, batch 2)', async () => {
+    for (const [n, h, w] of [[1, 16, 24], [2, 13, 7], [1, 5, 4]] as const) {
+      const d = await compare(tiny, n, h, w, 3 + h);
+      expect(d, `${n}×${h}×${w}`).toBeLessThan(1);
+    }
+  });
+
+  it('Engstrom graph matches tfjs within 1 grey level (multiple of 4 and odd size)', async () => {
+    for (const [h, w] of [[16, 12], [19, 14]] as const) {
+      const d = await compare({ arch: 'engstrom' }, 1, h, w, 7);
+      expect(d, `${h}×${w}`).toBeLessThan(1);
+    }
+  });
+});
