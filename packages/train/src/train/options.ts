@@ -1,0 +1,52 @@
+/**
+ * The `hokusai train` options: one zod schema (defaults and descriptions show in `--help`; the same keys are
+ * accepted from `--config run.json`). Defaults reproduce Johnson et al. 2016, "Perceptual Losses for
+ * Real-Time Style Transfer and Super-Resolution": batch 4 of 256² crops, Adam lr 1e-3, 40k iterations,
+ * content relu2_2, style relu1_2/relu2_2/relu3_3/relu4_3.
+ */
+import { z } from 'zod';
+import { backendOption, cacheDirOption, lossNetOption, weightsOption } from '../common-options.ts';
+import { PRESET_NAMES } from './presets.ts';
+
+export const DEFAULT_CONTENT_LAYERS = { relu2_2: 1 };
+export const DEFAULT_STYLE_LAYERS = { relu1_2: 1, relu2_2: 1, relu3_3: 1, relu4_3: 1 };
+
+export const trainSchema = z.object({
+  style: z.array(z.string()).default([]).describe('style image(s); repeat for a blend'),
+  styleBlend: z.array(z.number().positive()).default([]).describe('blend weight per --style (default: equal)'),
+  styleSize: z.number().int().min(16).default(256).describe('style images are resized to this longer side'),
+  dataset: z.string().default('datasets/coco2014/train2014').describe('folder tree of JPEG/PNG/WebP training images'),
+  imageSize: z.number().int().min(16).default(256).describe('training crop size (pixels)'),
+  scaleAugment: z.number().min(1).max(2).default(1).describe('random scale augmentation: shorter side × U(1, x) before cropping (1 = off)'),
+  flip: z.boolean().default(true).describe('random horizontal flips'),
+  contentWeight: z.number().min(0).default(1).describe('content loss weight'),
+  styleWeight: z.number().min(0).default(1e5).describe('style loss weight'),
+  tvWeight: z.number().min(0).default(1e-6).describe('total-variation loss weight'),
+  contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
+  styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
+  lossNet: lossNetOption,
+  weights: weightsOption,
+  cacheDir: cacheDirOption,
+  batchSize: z.number().int().min(1).default(4).describe('images per optimiser step'),
+  microBatch: z.number().int().min(0).default(0).describe('images per forward/backward pass (0 = automatic by backend and size; gradients are accumulated)'),
+  iterations: z.number().int().min(1).default(40000).describe('optimiser steps'),
+  epochs: z.number().positive().optional().describe('train for this many passes over the dataset instead of --iterations'),
+  lr: z.number().positive().default(1e-3).describe('Adam learning rate'),
+  lrDecay: z.number().min(0).default(0).describe('learning rate at step t = lr / (1 + lr-decay × t)'),
+  seed: z.number().int().min(0).default(42).describe('seed for initialisation, data order, crops and flips'),
+  width: z.enum(['full', 'half']).default('full').describe('transformation network width (half: 4× fewer multiply-adds)'),
+  backend: backendOption,
+  checkpointEvery: z.number().int().min(1).default(1000).describe('write a checkpoint every N steps'),
+  keep: z.number().int().min(1).default(3).describe('checkpoints to keep'),
+  sampleEvery: z.number().int().min(0).default(500).describe('stylise the sample images every N steps (0 = never)'),
+  sampleSize: z.number().int().min(16).default(256).describe('sample images: shorter side in pixels'),
+  logEvery: z.number().int().min(1).default(10).describe('metrics.jsonl line every N steps'),
+  validation: z.string().default('2').describe('held-out validation images: a count taken from the dataset, or a directory'),
+  prefetch: z.number().int().min(1).default(3).describe('batches decoded ahead of the compute'),
+  out: z.string().default('out/train').describe('run directory (checkpoints, samples, metrics, final model)'),
+  resume: z.string().optional().describe('continue a run: "latest" (newest checkpoint in --out) or a checkpoint directory'),
+  preset: z.enum(PRESET_NAMES).optional().describe('bundled style preset (sets style and tuned options; explicit options win)'),
+  name: z.string().optional().describe('model name stored in the checkpoints (default: from the style file name)'),
+});
+
+export type TrainOptions = z.infer<typeof trainSchema>;

@@ -1,0 +1,467 @@
+/**
+ * The training loop of fast style transfer (Johnson et al. 2016, "Perceptual Losses for Real-Time Style
+ * Transfer and Super-Resolution"): a transformation network is trained with Adam to minimise the perceptual
+ * loss (content + Gram style + total variation, computed by a fixed VGG) of its output on batches of photos.
+ *
+ * What this module adds around that: gradients accumulated over micro-batches (instance norm is per image,
+ * so the result equals the whole-batch gradient), a prefetch queue so decoding overlaps compute, exact
+ * checkpoints (weights, Adam moments, step, learning-rate scale; the data order is a function of the step),
+ * rotation and resume, a divergence guard with rollback, metrics/samples/validation, and a clean stop on
+ * SIGINT/SIGTERM (finish the step, write a checkpoint).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { HokusaiError } from '@hokusai/model';
+import { Adam, concatFloat32, toFloat32, type AdamStateJson } from './adam.ts';
+import { Prefetcher } from './prefetch.ts';
+import { DivergenceGuard, type DivergenceOptions, type DivergenceState } from './divergence.ts';
+import { MetricsLog, type MetricRecord } from './metrics.ts';
+import {
+  checkpointDir,
+  cleanTemporaries,
+  OPTIMIZER_BIN,
+  OPTIMIZER_JSON,
+  pruneCheckpoints,
+  readBin,
+  readJson,
+  STATE_BIN,
+  STATE_JSON,
+} from './run-dir.ts';
+import type { Batch } from './dataset.ts';
+
+/** What the trainer needs of a transformation network (TransformerNet satisfies it). */
+export interface TrainableNet {
+  readonly variables: tf.Variable[];
+  apply(x: tf.Tensor4D): tf.Tensor4D;
+}
+
+/** What the trainer needs of the perceptual loss (PerceptualLoss satisfies it). */
+export interface LossFunction {
+  compute(
+    y: tf.Tensor4D,
+    content: tf.Tensor4D,
+  ): { total: tf.Scalar; content: Record<string, tf.Scalar>; style: Record<string, tf.Scalar>; tv: tf.Scalar };
+}
+
+/** Loss weights, to split the logged total into its weighted content / style / TV parts. */
+export interface LossWeights {
+  contentWeight: number;
+  styleWeight: number;
+  tvWeight: number;
+  contentLayers: Record<string, number>;
+  styleLayers: Record<string, number>;
+}
+
+export interface BatchSource {
+  batch(step: number): Promise<Batch>;
+  readonly bad: Map<string, string>;
+}
+
+export interface SampleImage {
+  name: string;
+  /** HWC uint8 RGB. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface TrainerIO {
+  /** Write a checkpoint directory atomically: the model (with `meta`) plus the `extra` files. */
+  saveCheckpoint(dir: string, meta: Record<string, unknown>, extra: Record<string, Uint8Array | string>): Promise<void>;
+  /** Write an RGB image (JPEG) atomically. */
+  writeImage(path: string, image: SampleImage): Promise<void>;
+}
+
+export interface TrainerConfig {
+  out: string;
+  iterations: number;
+  batchSize: number;
+  imageSize: number;
+  microBatch: number;
+  lr: number;
+  lrDecay: number;
+  checkpointEvery: number;
+  keep: number;
+  sampleEvery: number;
+  logEvery: number;
+  prefetch: number;
+  backend: string;
+  weights: LossWeights;
+  /** Fields every checkpoint's meta.json carries (name, styleImages, lossNetwork, training, command ...). */
+  meta: Record<string, unknown>;
+  divergence?: Partial<DivergenceOptions>;
+  /** Test hook: steps whose loss is poisoned with NaN (`once`: only on the first attempt of each step). */
+  poison?: { steps: number[]; once: boolean };
+  /** Steps between in-memory snapshots used for rollback (default min(checkpointEvery, 50)). */
+  snapshotEvery?: number;
+}
+
+export interface TrainerStateJson {
+  formatVersion: 1;
+  step: number;
+  lrScale: number;
+  elapsedS: number;
+  divergence: DivergenceState;
+  bad: string[];
+  variables: { name: string; shape: number[] }[];
+  losses: Record<string, number>;
+}
+
+export interface TrainResult {
+  step: number;
+  finalDir: string | null;
+  interrupted: boolean;
+  firstLoss: number | null;
+  lastLoss: number | null;
+  rollbacks: number;
+}
+
+interface Snapshot {
+  step: number;
+  weights: tf.Tensor[];
+  adam: { json: AdamStateJson; bin: Uint8Array };
+}
+
+export interface StepLosses {
+  total: number;
+  content: number;
+  style: number;
+  tv: number;
+}
+
+/** Images per micro-batch when not given: bounded by each engine's memory (wasm: one 256² image at a time). */
+export function autoMicroBatch(backend: string, imageSize: number, batchSize: number): number {
+  const pixels256 = 256 * 256;
+  const budget = backend === 'wasm' || backend === 'cpu' ? 1 : backend === 'webgpu' ? 4 : batchSize;
+  const fit = Math.max(1, Math.floor((budget * pixels256) / (imageSize * imageSize)));
+  return Math.min(batchSize, fit);
+}
+
+export class Trainer {
+  readonly net: TrainableNet;
+  readonly loss: LossFunction;
+  readonly config: TrainerConfig;
+  readonly adam: Adam;
+  readonly guard: DivergenceGuard;
+  step = 0;
+  lrScale = 1;
+  private elapsedBefore = 0;
+  private readonly data: BatchSource;
+  private readonly io: TrainerIO;
+  private readonly log: (line: string) => void;
+  private snapshot: Snapshot | null = null;
+  private readonly poisoned = new Set<number>();
+  private lastLosses: StepLosses | null = null;
+
+  constructor(net: TrainableNet, loss: LossFunction, data: BatchSource, io: TrainerIO, config: TrainerConfig, log: (line: string) => void) {
+    this.net = net;
+    this.loss = loss;
+    this.data = data;
+    this.io = io;
+    this.config = config;
+    this.log = log;
+    this.adam = new Adam(net.variables);
+    this.guard = new DivergenceGuard(config.divergence);
+  }
+
+  /** Learning rate used at `step` (decay and any rollback reductions applied). */
+  learningRate(step: number): number {
+    return (this.config.lr * this.lrScale) / (1 + this.config.lrDecay * step);
+  }
+
+  /** Restore weights, optimiser and trainer state from a checkpoint directory written by this trainer. */
+  async restore(dir: string): Promise<TrainerStateJson> {
+    const state = await readJson<TrainerStateJson>(join(dir, STATE_JSON));
+    const vars = this.net.variables;
+    if (state.formatVersion !== 1 || state.variables.length !== vars.length) {
+      throw new HokusaiError(
+        'CHECKPOINT_INVALID',
+        `--resume ${dir}: expected trainer state for a network with ${vars.length} variables, got ${state.variables?.length} (different --width or network?)`,
+      );
+    }
+    const floats = toFloat32(await readBin(join(dir, STATE_BIN)));
+    let offset = 0;
+    vars.forEach((v, i) => {
+      const saved = state.variables[i]!.shape;
+      if (saved.length !== v.shape.length || saved.some((d, k) => d !== v.shape[k])) {
+        throw new HokusaiError('CHECKPOINT_INVALID', `--resume ${dir}: variable ${i} has shape [${v.shape}] here but [${saved}] in the checkpoint`);
+      }
+      const values = floats.subarray(offset, offset + v.size);
+      tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+      offset += v.size;
+    });
+    if (offset !== floats.length) {
+      throw new HokusaiError('CHECKPOINT_INVALID', `--resume ${dir}: ${STATE_BIN} holds ${floats.length} floats, expected ${offset}`);
+    }
+    this.adam.restore(await readJson<AdamStateJson>(join(dir, OPTIMIZER_JSON)), await readBin(join(dir, OPTIMIZER_BIN)));
+    this.step = state.step;
+    this.lrScale = state.lrScale;
+    this.elapsedBefore = state.elapsedS;
+    this.guard.state = { ...state.divergence, recent: [...state.divergence.recent] };
+    for (const f of state.bad) if (!this.data.bad.has(f)) this.data.bad.set(f, 'bad in the resumed run');
+    return state;
+  }
+
+  /** One optimiser step on one batch; returns the losses (or null when the guard rejected the step). */
+  trainStep(batch: Batch): { losses: StepLosses; ok: true } | { ok: false; reason: string } {
+    const { imageSize } = this.config;
+    const B = batch.n;
+    const micro = Math.max(1, Math.min(this.config.microBatch, B));
+    const px = imageSize * imageSize * 3;
+    const vars = this.net.variables;
+    let acc: tf.Tensor[] | null = null;
+    const parts = { total: 0, content: 0, style: 0, tv: 0 };
+    const poison =
+      this.config.poison?.steps.includes(this.step) && !(this.config.poison.once && this.poisoned.has(this.step));
+    if (poison) this.poisoned.add(this.step);
+    for (let off = 0; off < B; off += micro) {
+      const m = Math.min(micro, B - off);
+      const scale = m / B;
+      const x = tf.tensor4d(Float32Array.from(batch.data.subarray(off * px, (off + m) * px)), [m, imageSize, imageSize, 3]);
+      let comps: tf.Tensor1D | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const y = this.net.apply(x);
+        const r = this.loss.compute(y, x);
+        comps = tf.keep(tf.stack([r.total, this.weightedContent(r.content), this.weightedStyle(r.style), tf.mul(r.tv, this.config.weights.tvWeight)]) as tf.Tensor1D);
+        let total = tf.mul(r.total, scale) as tf.Scalar;
+        if (poison) total = tf.mul(total, NaN) as tf.Scalar;
+        return total;
+      }, vars);
+      const c = (comps as tf.Tensor1D | null)!.dataSync();
+      (comps as tf.Tensor1D | null)!.dispose();
+      value.dispose();
+      parts.total += (poison ? NaN : c[0]!) * scale;
+      parts.content += c[1]! * scale;
+      parts.style += c[2]! * scale;
+      parts.tv += c[3]! * scale;
+      x.dispose();
+      const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+      if (acc === null) acc = ordered;
+      else {
+        const prev: tf.Tensor[] = acc;
+        acc = prev.map((a, i) => tf.add(a, ordered[i]!));
+        for (const t of prev) t.dispose();
+        for (const t of ordered) t.dispose();
+      }
+    }
+    const verdict = this.guard.check(this.step, parts.total);
+    if (!verdict.ok) {
+      for (const t of acc ?? []) t.dispose();
+      return verdict;
+    }
+    this.adam.apply(acc!, this.learningRate(this.step));
+    for (const t of acc!) t.dispose();
+    this.step += 1;
+    return { ok: true, losses: parts };
+  }
+
+  private weightedContent(content: Record<string, tf.Scalar>): tf.Scalar {
+    const w = this.config.weights;
+    return tf.mul(
+      Object.entries(content).reduce<tf.Scalar>((s, [k, v]) => tf.add(s, tf.mul(v, w.contentLayers[k] ?? 1)), tf.scalar(0)),
+      w.contentWeight,
+    );
+  }
+
+  private weightedStyle(style: Record<string, tf.Scalar>): tf.Scalar {
+    const w = this.config.weights;
+    return tf.mul(
+      Object.entries(style).reduce<tf.Scalar>((s, [k, v]) => tf.add(s, tf.mul(v, w.styleLayers[k] ?? 1)), tf.scalar(0)),
+      w.styleWeight,
+    );
+  }
+
+  /** Mean total loss over images (no gradients), micro-batched. */
+  validationLoss(images: Uint8Array[]): number {
+    const S = this.config.imageSize;
+    const micro = Math.max(1, this.config.microBatch);
+    let total = 0;
+    for (let off = 0; off < images.length; off += micro) {
+      const chunk = images.slice(off, off + micro);
+      const v = tf.tidy(() => {
+        const x = tf.tensor4d(Float32Array.from(concatBytes(chunk)), [chunk.length, S, S, 3]);
+        return this.loss.compute(this.net.apply(x), x).total.dataSync()[0]!;
+      });
+      total += v * chunk.length;
+    }
+    return total / images.length;
+  }
+
+  /** Stylise each sample image and write `<out>/samples/step-<n>-<name>.jpg`. */
+  async writeSamples(samples: SampleImage[], label: string): Promise<void> {
+    const dir = join(this.config.out, 'samples');
+    await mkdir(dir, { recursive: true });
+    for (const s of samples) {
+      const data = tf.tidy(() => {
+        const x = tf.tensor4d(Float32Array.from(s.data), [1, s.height, s.width, 3]);
+        return tf.round(tf.clipByValue(this.net.apply(x), 0, 255)).dataSync();
+      });
+      await this.io.writeImage(join(dir, `step-${label}-${s.name}.jpg`), { name: s.name, data: Uint8Array.from(data), width: s.width, height: s.height });
+    }
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    this.dropSnapshot();
+    this.snapshot = { step: this.step, weights: this.net.variables.map((v) => tf.clone(v)), adam: await this.adam.serialize() };
+  }
+
+  private dropSnapshot(): void {
+    if (this.snapshot) for (const t of this.snapshot.weights) t.dispose();
+    this.snapshot = null;
+  }
+
+  private rollback(): void {
+    const s = this.snapshot!;
+    this.net.variables.forEach((v, i) => v.assign(s.weights[i]!));
+    this.adam.restore(s.adam.json, s.adam.bin);
+    this.step = s.step;
+  }
+
+  /** Serialise the exact trainer state (weights, Adam, step...) and write `<out>/checkpoint-<step>/`. */
+  async saveCheckpoint(elapsedS: number): Promise<string> {
+    const dir = checkpointDir(this.config.out, this.step);
+    const weights: Float32Array[] = [];
+    for (const v of this.net.variables) weights.push((await v.data()) as Float32Array);
+    const adam = await this.adam.serialize();
+    const losses = this.lossRecord();
+    const state: TrainerStateJson = {
+      formatVersion: 1,
+      step: this.step,
+      lrScale: this.lrScale,
+      elapsedS,
+      divergence: this.guard.state,
+      bad: [...this.data.bad.keys()],
+      variables: this.net.variables.map((v) => ({ name: v.name, shape: [...v.shape] })),
+      losses,
+    };
+    await this.io.saveCheckpoint(dir, { ...this.config.meta, step: this.step, losses }, {
+      [STATE_JSON]: JSON.stringify(state, null, 1),
+      [STATE_BIN]: concatFloat32(weights),
+      [OPTIMIZER_JSON]: JSON.stringify(adam.json, null, 1),
+      [OPTIMIZER_BIN]: adam.bin,
+    });
+    await pruneCheckpoints(this.config.out, this.config.keep);
+    return dir;
+  }
+
+  private lossRecord(): Record<string, number> {
+    return this.lastLosses ? { ...this.lastLosses } : {};
+  }
+
+  /**
+   * Train from the current step to `config.iterations`. Stops early (with a checkpoint) when `signal` aborts.
+   * `validation`: held-out crops for the validation loss; `samples`: fixed images stylised every sampleEvery steps.
+   */
+  async run(opts: { signal?: AbortSignal; validation?: Uint8Array[]; samples?: SampleImage[]; onProgress?: (step: number, l: StepLosses, imgPerS: number) => void }): Promise<TrainResult> {
+    const cfg = this.config;
+    await mkdir(cfg.out, { recursive: true });
+    await cleanTemporaries(cfg.out);
+    const metrics = await MetricsLog.open(cfg.out, this.step, cfg.backend, this.log);
+    const t0 = performance.now();
+    const elapsed = (): number => this.elapsedBefore + (performance.now() - t0) / 1000;
+    const snapshotEvery = cfg.snapshotEvery ?? Math.min(cfg.checkpointEvery, 50);
+    let firstLoss: number | null = null;
+    let interrupted = false;
+    let windowStart = performance.now();
+    let windowImages = 0;
+    let windowWait = 0;
+    const makePrefetcher = (start: number): Prefetcher<Batch> =>
+      new Prefetcher((s) => this.data.batch(s), { start, end: cfg.iterations, depth: cfg.prefetch });
+    let queue = makePrefetcher(this.step);
+    await this.takeSnapshot();
+    try {
+      while (this.step < cfg.iterations) {
+        const w0 = queue.waitedMs;
+        const batch = await queue.next();
+        windowWait += queue.waitedMs - w0;
+        if (batch.step !== this.step) throw new Error(`internal: batch for step ${batch.step} arrived at step ${this.step}`);
+        const stepAt = this.step;
+        const r = this.trainStep(batch);
+        if (!r.ok) {
+          const lrScale = this.guard.rollback(r.reason);
+          this.lrScale = lrScale;
+          this.rollback();
+          const msg = `divergence at step ${stepAt}: ${r.reason}; rolled back to step ${this.step} and lowered the learning rate to ${this.learningRate(this.step).toExponential(3)} (×${lrScale})`;
+          this.log(msg);
+          await metrics.write({ ...this.record(stepAt, elapsed(), { total: NaN, content: NaN, style: NaN, tv: NaN }, 0), event: msg });
+          queue.close();
+          queue = makePrefetcher(this.step);
+          continue;
+        }
+        this.lastLosses = r.losses;
+        firstLoss ??= r.losses.total;
+        windowImages += batch.n;
+        const step = this.step;
+        const now = performance.now();
+        const imgPerS = windowImages / Math.max(1e-9, (now - windowStart) / 1000);
+        opts.onProgress?.(step, r.losses, imgPerS);
+        const done = step >= cfg.iterations;
+        const stop = opts.signal?.aborted === true;
+        if (step % cfg.logEvery === 0 || done || stop) {
+          await metrics.write({ ...this.record(step, elapsed(), r.losses, imgPerS), dataWaitMs: Math.round(windowWait) });
+          windowStart = performance.now();
+          windowImages = 0;
+          windowWait = 0;
+        }
+        if (cfg.sampleEvery > 0 && opts.samples?.length && (step % cfg.sampleEvery === 0 || done)) {
+          await this.writeSamples(opts.samples, String(step));
+        }
+        if (step % cfg.checkpointEvery === 0 || done || stop) {
+          let validation: number | undefined;
+          if (opts.validation?.length) {
+            validation = this.validationLoss(opts.validation);
+            await metrics.write({ ...this.record(step, elapsed(), r.losses, imgPerS), validation, event: 'validation' });
+          }
+          const dir = await this.saveCheckpoint(elapsed());
+          this.log(`checkpoint ${dir} (loss ${r.losses.total.toPrecision(4)}${validation === undefined ? '' : `, validation ${validation.toPrecision(4)}`})`);
+        }
+        if (step % snapshotEvery === 0) await this.takeSnapshot();
+        if (stop && !done) {
+          interrupted = true;
+          break;
+        }
+      }
+    } finally {
+      queue.close();
+      this.dropSnapshot();
+    }
+    return { step: this.step, finalDir: null, interrupted, firstLoss, lastLoss: this.lastLosses?.total ?? null, rollbacks: this.guard.state.rollbacks };
+  }
+
+  private record(step: number, elapsedS: number, l: StepLosses, imgPerS: number): MetricRecord {
+    return {
+      step,
+      time: new Date().toISOString(),
+      elapsedS: Math.round(elapsedS * 100) / 100,
+      lr: this.learningRate(step),
+      total: l.total,
+      content: l.content,
+      style: l.style,
+      tv: l.tv,
+      imgPerS: Math.round(imgPerS * 1000) / 1000,
+    };
+  }
+
+  /** Write `<out>/final/` (model only, no optimiser state). */
+  async saveFinal(): Promise<string> {
+    const dir = join(this.config.out, 'final');
+    await this.io.saveCheckpoint(dir, { ...this.config.meta, step: this.step, losses: this.lossRecord() }, {});
+    return dir;
+  }
+
+  dispose(): void {
+    this.adam.dispose();
+    this.dropSnapshot();
+  }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
