@@ -1,2 +1,18 @@
 // Public entry of @hokusai/node.
-export {};
+export { writeFileAtomic } from './atomic-file.ts';
+export {
+  readImage,
+  probeImage,
+  encodeImage,
+  writeImage,
+  rgbToTensor,
+  tensorToRgb,
+  tensorToRgbAsync,
+  sniffImage,
+  formatFromPath,
+  IMAGE_FORMATS,
+  DEFAULT_MAX_PIXELS,
+  type RgbImage,
+  type ImageFormat,
+  type ReadImageOptions,
+} from './image-io.ts';

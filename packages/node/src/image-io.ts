@@ -1,0 +1,254 @@
+/**
+ * Image input/output with sharp (libvips): decode JPEG/PNG/WebP into 8-bit sRGB RGB pixels (EXIF orientation
+ * applied, alpha flattened onto white, grey/CMYK/16-bit converted), with the pixel limit checked from the header
+ * before anything is decoded; encode and write atomically without any metadata (no EXIF/GPS leaves the program);
+ * convert between those pixels and NHWC 0–255 float tensors (tfjs-core only).
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import { HokusaiError, ImageError, InvalidArgumentError, NotFoundError } from '@hokusai/model';
+import { writeFileAtomic } from './atomic-file.ts';
+
+/** 8-bit RGB, interleaved, row-major; EXIF-oriented, alpha flattened. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
+
+export const IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp'];
+
+/** Default decode limit: 64 megapixels (e.g. 8000×8000). */
+export const DEFAULT_MAX_PIXELS = 64_000_000;
+
+export interface ReadImageOptions {
+  /** Refuse images with more pixels than this (checked from the header, before decoding). */
+  maxPixels?: number;
+  /** Downscale (lanczos3) so the long edge is at most this many pixels; never upscales. */
+  maxSize?: number;
+  /** Name used in error messages (default: the path, or "image"). */
+  label?: string;
+}
+
+/** What the first bytes of a file look like: one of ours, or a description of what it is instead. */
+export function sniffImage(bytes: Uint8Array): { format: ImageFormat } | { format: null; looksLike: string } {
+  const b = bytes;
+  const ascii = (from: number, to: number): string => String.fromCharCode(...b.subarray(from, to));
+  if (b.length === 0) return { format: null, looksLike: 'an empty file' };
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { format: 'jpeg' };
+  if (b.length >= 8 && ascii(0, 8) === '\x89PNG\r\n\x1a\n') return { format: 'png' };
+  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return { format: 'webp' };
+  if (b.length >= 6 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a')) return { format: null, looksLike: 'a GIF image' };
+  if (b.length >= 4 && (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*')) return { format: null, looksLike: 'a TIFF image' };
+  if (b.length >= 2 && ascii(0, 2) === 'BM') return { format: null, looksLike: 'a BMP image' };
+  if (b.length >= 12 && ascii(4, 8) === 'ftyp') {
+    const brand = ascii(8, 12);
+    if (/^(avif|avis)/.test(brand)) return { format: null, looksLike: 'an AVIF image' };
+    if (/^(heic|heix|hevc|mif1|msf1)/.test(brand)) return { format: null, looksLike: 'a HEIC/HEIF image' };
+    return { format: null, looksLike: `an ISO media file (brand "${brand}", e.g. MP4/MOV video)` };
+  }
+  if (b.length >= 4 && ascii(0, 4) === '%PDF') return { format: null, looksLike: 'a PDF document' };
+  if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0) return { format: null, looksLike: 'an ICO icon' };
+  if (b.length >= 4 && ascii(0, 4) === 'PK\x03\x04') return { format: null, looksLike: 'a ZIP archive' };
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
+  if (/^<\?xml[\s\S]*<svg|^<svg|^<!DOCTYPE svg/i.test(head) || (/^<\?xml/i.test(head) && /<svg/i.test(head))) {
+    return { format: null, looksLike: 'an SVG (vector) image' };
+  }
+  if (/^<(!DOCTYPE html|html)/i.test(head)) return { format: null, looksLike: 'an HTML page' };
+  const sample = b.subarray(0, 512);
+  let printable = 0;
+  for (const c of sample) if (c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 128) printable += 1;
+  if (printable === sample.length && !sample.includes(0)) {
+    const first = head.split(/\r?\n/)[0]?.slice(0, 40) ?? '';
+    return { format: null, looksLike: `text ("${first}${first.length === 40 ? '…' : ''}")` };
+  }
+  const hex = Array.from(b.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
+  return { format: null, looksLike: `unknown binary data (first bytes ${hex})` };
+}
+
+async function loadBytes(input: string | Uint8Array, label: string): Promise<Uint8Array> {
+  if (typeof input !== 'string') return input;
+  try {
+    return new Uint8Array(await readFile(input));
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotFoundError(`${label}: no such file`, { cause });
+    if (code === 'EISDIR') throw new InvalidArgumentError(`${label}: expected an image file, got a directory`, { cause });
+    throw new HokusaiError('IO', `${label}: cannot read (${(cause as Error).message})`, { cause });
+  }
+}
+
+function labelOf(input: string | Uint8Array, label?: string): string {
+  return label ?? (typeof input === 'string' ? input : 'image');
+}
+
+function checkFormat(bytes: Uint8Array, label: string): ImageFormat {
+  const sniffed = sniffImage(bytes);
+  if (sniffed.format === null) {
+    throw new ImageError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${label}: expected a JPEG, PNG or WebP image, but the file looks like ${sniffed.looksLike}`,
+    );
+  }
+  return sniffed.format;
+}
+
+interface Header {
+  format: ImageFormat;
+  width: number;
+  height: number;
+}
+
+/** Parses the header only (sharp's metadata does not decode pixels); width/height after EXIF orientation. */
+async function readHeader(bytes: Uint8Array, label: string): Promise<Header> {
+  const format = checkFormat(bytes, label);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    throw new ImageError('IMAGE_DECODE', `${label}: cannot read the ${format.toUpperCase()} header (${(cause as Error).message})`, { cause });
+  }
+  const w = meta.width;
+  const h = meta.height;
+  if (!w || !h) throw new ImageError('IMAGE_DECODE', `${label}: the ${format.toUpperCase()} header has no image size`);
+  const swap = (meta.orientation ?? 1) >= 5;
+  return { format, width: swap ? h : w, height: swap ? w : h };
+}
+
+/** Format and (oriented) size from the header only; nothing is decoded. */
+export async function probeImage(input: string | Uint8Array, opts: { label?: string } = {}): Promise<Header> {
+  const label = labelOf(input, opts.label);
+  return readHeader(await loadBytes(input, label), label);
+}
+
+export async function readImage(input: string | Uint8Array, opts: ReadImageOptions = {}): Promise<RgbImage> {
+  const label = labelOf(input, opts.label);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (opts.maxSize !== undefined && !(Number.isInteger(opts.maxSize) && opts.maxSize > 0)) {
+    throw new InvalidArgumentError(`maxSize: expected a positive integer, got ${opts.maxSize}`);
+  }
+  const bytes = await loadBytes(input, label);
+  const header = await readHeader(bytes, label);
+  const pixels = header.width * header.height;
+  if (pixels > maxPixels) {
+    throw new ImageError(
+      'TOO_MANY_PIXELS',
+      `${label}: ${header.width}×${header.height} = ${pixels.toLocaleString('en-US')} pixels, more than the limit of ${maxPixels.toLocaleString('en-US')}`,
+      { details: { width: header.width, height: header.height, maxPixels } },
+    );
+  }
+  let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
+    .rotate() // applies (and drops) the EXIF orientation
+    .flatten({ background: { r: 255, g: 255, b: 255 } })
+    .toColourspace('srgb'); // grey → RGB, CMYK → sRGB (via its ICC profile or libvips' default), 16-bit → 8-bit
+  if (opts.maxSize !== undefined && Math.max(header.width, header.height) > opts.maxSize) {
+    pipeline = pipeline.resize({ width: opts.maxSize, height: opts.maxSize, fit: 'inside', kernel: 'lanczos3' });
+  }
+  let out: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    out = await pipeline.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (cause) {
+    throw new ImageError(
+      'IMAGE_DECODE',
+      `${label}: expected a complete ${header.format.toUpperCase()} image, but decoding failed (${(cause as Error).message})`,
+      { cause },
+    );
+  }
+  const { width, height, channels } = out.info;
+  if (channels !== 3) {
+    throw new ImageError('IMAGE_DECODE', `${label}: expected 3 colour channels after conversion, got ${channels}`);
+  }
+  return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), width, height };
+}
+
+function checkRgb(img: RgbImage, what: string): void {
+  const { width, height, data } = img;
+  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) {
+    throw new InvalidArgumentError(`${what}: expected a positive integer width and height, got ${width}×${height}`);
+  }
+  if (data.length !== width * height * 3) {
+    throw new InvalidArgumentError(`${what}: expected ${width}×${height}×3 = ${width * height * 3} bytes of RGB, got ${data.length}`);
+  }
+}
+
+/** Encodes RGB pixels; the output carries no metadata (sharp drops EXIF/ICC/XMP unless asked to keep them). */
+export async function encodeImage(img: RgbImage, format: ImageFormat, quality = 90): Promise<Uint8Array> {
+  checkRgb(img, 'encodeImage');
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) {
+    throw new InvalidArgumentError(`quality: expected an integer from 1 to 100, got ${quality}`);
+  }
+  const s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  let encoded: Buffer;
+  switch (format) {
+    case 'jpeg':
+      encoded = await s.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' }).toBuffer();
+      break;
+    case 'png':
+      encoded = await s.png({ compressionLevel: 6 }).toBuffer();
+      break;
+    case 'webp':
+      encoded = await s.webp({ quality }).toBuffer();
+      break;
+    default:
+      throw new InvalidArgumentError(`format: expected one of ${IMAGE_FORMATS.join(', ')}, got ${String(format)}`);
+  }
+  return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+}
+
+/** Output format from a file name's extension (.jpg/.jpeg/.png/.webp), or null when it has none of those. */
+export function formatFromPath(path: string): ImageFormat | null {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  if (ext === '.png') return 'png';
+  if (ext === '.webp') return 'webp';
+  return null;
+}
+
+/** Encodes and writes atomically (temporary file + rename): never leaves a half-written image. */
+export async function writeImage(path: string, img: RgbImage, opts: { format?: ImageFormat; quality?: number } = {}): Promise<void> {
+  const format = opts.format ?? formatFromPath(path);
+  if (!format) {
+    throw new InvalidArgumentError(`${path}: expected an output file ending in .jpg, .jpeg, .png or .webp (or an explicit format), got "${extname(path) || 'no extension'}"`);
+  }
+  await writeFileAtomic(path, await encodeImage(img, format, opts.quality));
+}
+
+/** RGB pixels → HWC float32 tensor, values 0–255. */
+export function rgbToTensor(img: RgbImage): tf.Tensor3D {
+  checkRgb(img, 'rgbToTensor');
+  return tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3], 'float32');
+}
+
+function toRgb(values: ArrayLike<number>, height: number, width: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) {
+    const v = values[i] ?? 0;
+    // Uint8Array assignment truncates and wraps; round and clamp explicitly (NaN → 0).
+    data[i] = v >= 255 ? 255 : v > 0 ? Math.round(v) : 0;
+  }
+  return { data, width, height };
+}
+
+function checkTensor(t: tf.Tensor): [number, number] {
+  const [h, w, c] = t.shape;
+  if (t.rank !== 3 || c !== 3 || h === undefined || w === undefined) {
+    throw new InvalidArgumentError(`tensorToRgb: expected a [height, width, 3] tensor, got shape [${t.shape.join(', ')}]`);
+  }
+  return [h, w];
+}
+
+/** HWC tensor (0–255, any float) → RGB pixels, rounded and clamped. Synchronous read: prefer the async form on GPU backends. */
+export function tensorToRgb(t: tf.Tensor3D): RgbImage {
+  const [h, w] = checkTensor(t);
+  return toRgb(t.dataSync(), h, w);
+}
+
+/** As tensorToRgb, reading the tensor asynchronously (no GPU stall warning on webgpu/webgl). */
+export async function tensorToRgbAsync(t: tf.Tensor3D): Promise<RgbImage> {
+  const [h, w] = checkTensor(t);
+  return toRgb(await t.data(), h, w);
+}
