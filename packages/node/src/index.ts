@@ -1,5 +1,6 @@
 // Public entry of @hokusai/node.
 export { writeFileAtomic } from './atomic-file.ts';
+export { saveCheckpointDir, loadCheckpointDir } from './checkpoint-dir.ts';
 export {
   readImage,
   probeImage,

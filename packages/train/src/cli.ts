@@ -4,21 +4,12 @@
  * exits at once), and turns failures into exit codes: a HokusaiError prints `error [CODE]: message` and exits
  * with its ERROR_TABLE code; commander usage errors exit 2; anything else exits 1. HOKUSAI_DEBUG=1 adds stacks.
  */
-import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { HokusaiError } from '@hokusai/model';
 import { allCommands } from './commands/index.ts';
 import { buildProgram } from './cli-program.ts';
 import type { CommandContext } from './command.ts';
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { TOOL_VERSION } from './version.ts';
 
 /** Writes to a stream and resolves once the data has been handed to the OS (so exiting does not cut it off). */
 function flush(stream: NodeJS.WriteStream): Promise<void> {
@@ -59,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     out: (text) => process.stdout.write(text),
     signal: controller.signal,
   };
-  const program = buildProgram(allCommands, { version: version(), ctx });
+  const program = buildProgram(allCommands, { version: TOOL_VERSION, ctx });
   try {
     await program.parseAsync(argv);
     return 0;
