@@ -35,7 +35,7 @@ export class MetricsLog {
   }
 
   /**
-   * Open `<dir>/metrics.jsonl`; when resuming at `fromStep`, drop lines from steps ≥ fromStep (they were written
+   * Open `<dir>/metrics.jsonl`; when resuming at `fromStep`, drop lines from steps > fromStep (they were written
    * after the checkpoint being resumed and will be logged again).
    */
   static async open(dir: string, fromStep: number, backend: string, log: (line: string) => void): Promise<MetricsLog> {
@@ -46,7 +46,7 @@ export class MetricsLog {
       .filter((line) => {
         if (!line.trim()) return false;
         try {
-          return (JSON.parse(line) as { step: number }).step < fromStep;
+          return (JSON.parse(line) as { step: number }).step <= fromStep;
         } catch {
           return false;
         }

@@ -203,8 +203,11 @@ export class Trainer {
     return state;
   }
 
-  /** One optimiser step on one batch; returns the losses (or null when the guard rejected the step). */
-  trainStep(batch: Batch): { losses: StepLosses; ok: true } | { ok: false; reason: string } {
+  /**
+   * Loss and gradient of one batch, accumulated over micro-batches: each micro-batch's loss is scaled by its
+   * share of the batch, so the sum of the gradients is the whole-batch gradient (instance norm is per image).
+   */
+  gradients(batch: Batch, poison = false): { grads: tf.Tensor[]; losses: StepLosses } {
     const { imageSize } = this.config;
     const B = batch.n;
     const micro = Math.max(1, Math.min(this.config.microBatch, B));
@@ -212,9 +215,6 @@ export class Trainer {
     const vars = this.net.variables;
     let acc: tf.Tensor[] | null = null;
     const parts = { total: 0, content: 0, style: 0, tv: 0 };
-    const poison =
-      this.config.poison?.steps.includes(this.step) && !(this.config.poison.once && this.poisoned.has(this.step));
-    if (poison) this.poisoned.add(this.step);
     for (let off = 0; off < B; off += micro) {
       const m = Math.min(micro, B - off);
       const scale = m / B;
@@ -245,15 +245,24 @@ export class Trainer {
         for (const t of ordered) t.dispose();
       }
     }
-    const verdict = this.guard.check(this.step, parts.total);
+    return { grads: acc!, losses: parts };
+  }
+
+  /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */
+  trainStep(batch: Batch): { losses: StepLosses; ok: true } | { ok: false; reason: string } {
+    const poison =
+      this.config.poison?.steps.includes(this.step) === true && !(this.config.poison.once && this.poisoned.has(this.step));
+    if (poison) this.poisoned.add(this.step);
+    const { grads, losses } = this.gradients(batch, poison);
+    const verdict = this.guard.check(this.step, losses.total);
     if (!verdict.ok) {
-      for (const t of acc ?? []) t.dispose();
+      for (const t of grads) t.dispose();
       return verdict;
     }
-    this.adam.apply(acc!, this.learningRate(this.step));
-    for (const t of acc!) t.dispose();
+    this.adam.apply(grads, this.learningRate(this.step));
+    for (const t of grads) t.dispose();
     this.step += 1;
-    return { ok: true, losses: parts };
+    return { ok: true, losses };
   }
 
   private weightedContent(content: Record<string, tf.Scalar>): tf.Scalar {
