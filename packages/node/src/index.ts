@@ -17,3 +17,21 @@ export {
   type ImageFormat,
   type ReadImageOptions,
 } from './image-io.ts';
+export {
+  initBackend,
+  probeWebGpu,
+  wasmBinaryDir,
+  BACKEND_NAMES,
+  type BackendName,
+  type ConcreteBackendName,
+  type BackendInfo,
+  type WebGpuAdapterSummary,
+} from './backend.ts';
+export {
+  registerKernelFixes,
+  unregisterKernelFixes,
+  builtinKernel,
+  setIm2colChunkFloats,
+  KERNEL_FIXES,
+  type KernelFix,
+} from './kernels/index.ts';

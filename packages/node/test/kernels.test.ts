@@ -1,0 +1,203 @@
+// Our kernels (packages/node/src/kernels) against the plain-loop references in kernel-reference.ts, on every
+// backend each is registered for (cpu, wasm): strides 1 and 2, SAME / VALID / explicit padding, odd sizes,
+// batch > 1, 1×1 to 9×9 filters, chunked im2col; plus no tensor or backend-memory leaks.
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, setIm2colChunkFloats, KERNEL_FIXES } from '../src/index.ts';
+import {
+  conv2dBackpropFilterRef,
+  conv2dBackpropInputRef,
+  randomValues,
+  relativeError,
+  resizeNearestGradRef,
+  type ConvGeometry,
+} from './kernel-reference.ts';
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+interface Case {
+  N: number;
+  H: number;
+  W: number;
+  Ci: number;
+  Co: number;
+  KH: number;
+  KW: number;
+  strides: [number, number];
+  pad: Pad;
+}
+
+const CASES: Case[] = [
+  { N: 2, H: 7, W: 5, Ci: 3, Co: 4, KH: 3, KW: 3, strides: [1, 1], pad: 'same' },
+  { N: 3, H: 8, W: 6, Ci: 5, Co: 2, KH: 3, KW: 3, strides: [2, 2], pad: 'same' },
+  { N: 2, H: 9, W: 7, Ci: 4, Co: 3, KH: 3, KW: 3, strides: [2, 2], pad: 'valid' },
+  { N: 2, H: 9, W: 9, Ci: 3, Co: 2, KH: 4, KW: 4, strides: [2, 2], pad: 'same' },
+  { N: 1, H: 11, W: 10, Ci: 3, Co: 8, KH: 9, KW: 9, strides: [1, 1], pad: 'same' },
+  { N: 2, H: 6, W: 7, Ci: 2, Co: 3, KH: 3, KW: 2, strides: [2, 1], pad: [[0, 0], [1, 2], [3, 0], [0, 0]] },
+  { N: 2, H: 5, W: 5, Ci: 6, Co: 4, KH: 1, KW: 1, strides: [1, 1], pad: 'valid' },
+  { N: 3, H: 13, W: 11, Ci: 8, Co: 5, KH: 3, KW: 3, strides: [1, 1], pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+];
+
+/** Output size and leading padding by the TensorFlow rules, computed here independently of tfjs. */
+function geometry(c: Case): ConvGeometry {
+  const [sh, sw] = c.strides;
+  const dim = (size: number, k: number, s: number, explicit?: [number, number]): [number, number] => {
+    if (explicit !== undefined) return [Math.floor((size + explicit[0] + explicit[1] - k) / s) + 1, explicit[0]];
+    if (c.pad === 'valid') return [Math.ceil((size - k + 1) / s), 0];
+    const out = Math.ceil(size / s);
+    return [out, Math.floor(Math.max((out - 1) * s + k - size, 0) / 2)];
+  };
+  const [OH, top] = dim(c.H, c.KH, sh, Array.isArray(c.pad) ? c.pad[1] : undefined);
+  const [OW, left] = dim(c.W, c.KW, sw, Array.isArray(c.pad) ? c.pad[2] : undefined);
+  return { N: c.N, H: c.H, W: c.W, Ci: c.Ci, Co: c.Co, KH: c.KH, KW: c.KW, sh, sw, top, left, OH, OW };
+}
+
+function label(c: Case): string {
+  const pad = Array.isArray(c.pad) ? `explicit ${JSON.stringify(c.pad.slice(1, 3))}` : c.pad;
+  return `N${c.N} ${c.H}×${c.W}×${c.Ci}→${c.Co} k${c.KH}×${c.KW} s${c.strides.join('×')} ${pad}`;
+}
+
+function backendDataIds(): number {
+  return tf.engine().backend.numDataIds();
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`our kernels on ${backend}`, () => {
+    beforeAll(async () => {
+      const info = await initBackend(backend);
+      expect(info.name).toBe(backend);
+    });
+
+    it('registers the fixes listed for this backend', () => {
+      const names = KERNEL_FIXES.filter((f) => f.backendName === backend).map((f) => f.kernelName);
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) expect(tf.getKernel(name, backend)).toBeDefined();
+    });
+
+    for (const c of CASES) {
+      const g = geometry(c);
+      const x = randomValues(c.N * c.H * c.W * c.Ci, 1 + c.H * 7 + c.KH);
+      const w = randomValues(c.KH * c.KW * c.Ci * c.Co, 2 + c.W * 5 + c.Co);
+      const dy = randomValues(c.N * g.OH * g.OW * c.Co, 3 + c.Ci * 11 + c.N);
+
+      it(`Conv2DBackpropFilter ${label(c)}`, () => {
+        const want = conv2dBackpropFilterRef(g, x, dy);
+        const tensors0 = tf.memory().numTensors;
+        const ids0 = backendDataIds();
+        const run = (): Float32Array =>
+          tf.tidy(() => {
+            const xt = tf.tensor4d(x, [c.N, c.H, c.W, c.Ci]);
+            const dyt = tf.tensor4d(dy, [c.N, g.OH, g.OW, c.Co]);
+            const out = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy: dyt }, {
+              strides: c.strides,
+              pad: c.pad,
+              dataFormat: 'NHWC',
+              filterShape: [c.KH, c.KW, c.Ci, c.Co],
+            }) as tf.Tensor;
+            expect(out.shape).toEqual([c.KH, c.KW, c.Ci, c.Co]);
+            return out.dataSync() as Float32Array;
+          });
+        expect(relativeError(run(), want)).toBeLessThan(1e-4);
+        // Chunked im2col (a few output rows per chunk) must give the same answer.
+        const previous = setIm2colChunkFloats(c.KH * c.KW * c.Ci * g.OW * 2);
+        try {
+          expect(relativeError(run(), want)).toBeLessThan(1e-4);
+        } finally {
+          setIm2colChunkFloats(previous);
+        }
+        expect(tf.memory().numTensors).toBe(tensors0);
+        expect(backendDataIds()).toBe(ids0);
+      });
+
+      it(`Conv2DBackpropInput ${label(c)}`, () => {
+        const want = conv2dBackpropInputRef(g, dy, w);
+        const tensors0 = tf.memory().numTensors;
+        const ids0 = backendDataIds();
+        const got = tf.tidy(() => {
+          const dyt = tf.tensor4d(dy, [c.N, g.OH, g.OW, c.Co]);
+          const wt = tf.tensor4d(w, [c.KH, c.KW, c.Ci, c.Co]);
+          const out = tf.engine().runKernel('Conv2DBackpropInput', { dy: dyt, filter: wt }, {
+            strides: c.strides,
+            pad: c.pad,
+            dataFormat: 'NHWC',
+            inputShape: [c.N, c.H, c.W, c.Ci],
+          }) as tf.Tensor;
+          expect(out.shape).toEqual([c.N, c.H, c.W, c.Ci]);
+          return out.dataSync() as Float32Array;
+        });
+        expect(relativeError(got, want)).toBeLessThan(1e-4);
+        expect(tf.memory().numTensors).toBe(tensors0);
+        expect(backendDataIds()).toBe(ids0);
+      });
+    }
+
+    it('tf.grads of conv2d (the path training takes) matches the references', () => {
+      const c = CASES[1] as Case;
+      const g = geometry(c);
+      const x = randomValues(c.N * c.H * c.W * c.Ci, 41);
+      const w = randomValues(c.KH * c.KW * c.Ci * c.Co, 42);
+      const dy = randomValues(c.N * g.OH * g.OW * c.Co, 43);
+      const [dx, dw] = tf.tidy(() => {
+        const f = (xt: tf.Tensor, wt: tf.Tensor): tf.Tensor =>
+          tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.strides, 'same'), tf.tensor4d(dy, [c.N, g.OH, g.OW, c.Co])));
+        const grads = tf.grads(f)([tf.tensor4d(x, [c.N, c.H, c.W, c.Ci]), tf.tensor4d(w, [c.KH, c.KW, c.Ci, c.Co])]);
+        return grads.map((t) => t.dataSync() as Float32Array);
+      });
+      expect(relativeError(dx as Float32Array, conv2dBackpropInputRef(g, dy, w))).toBeLessThan(1e-4);
+      expect(relativeError(dw as Float32Array, conv2dBackpropFilterRef(g, x, dy))).toBeLessThan(1e-4);
+    });
+
+    it('rejects NCHW with a message saying what was expected', () => {
+      expect(() =>
+        tf.tidy(() =>
+          tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([1, 1, 4, 4]), dy: tf.zeros([1, 1, 4, 4]) }, {
+            strides: [1, 1],
+            pad: 'same',
+            dataFormat: 'NCHW',
+            filterShape: [3, 3, 1, 1],
+          }),
+        ),
+      ).toThrow(/expected dataFormat NHWC/);
+    });
+  });
+}
+
+describe('ResizeNearestNeighborGrad on cpu (ours)', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+  afterAll(() => undefined);
+
+  const shapes: { inH: number; inW: number; outH: number; outW: number }[] = [
+    { inH: 4, inW: 5, outH: 8, outW: 10 },
+    { inH: 5, inW: 3, outH: 7, outW: 8 },
+    { inH: 6, inW: 7, outH: 3, outW: 4 },
+  ];
+  for (const s of shapes) {
+    for (const [alignCorners, halfPixelCenters] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      it(`batch 3, ${s.inH}×${s.inW}→${s.outH}×${s.outW}, alignCorners=${alignCorners}, halfPixelCenters=${halfPixelCenters}`, () => {
+        const N = 3;
+        const C = 2;
+        const x = randomValues(N * s.inH * s.inW * C, 7);
+        const dy = randomValues(N * s.outH * s.outW * C, 8);
+        const want = resizeNearestGradRef(dy, [N, s.outH, s.outW, C], s.inH, s.inW, alignCorners, halfPixelCenters);
+        const tensors0 = tf.memory().numTensors;
+        const got = tf.tidy(() => {
+          const f = (img: tf.Tensor): tf.Tensor =>
+            tf.sum(
+              tf.mul(
+                tf.image.resizeNearestNeighbor(img as tf.Tensor4D, [s.outH, s.outW], alignCorners, halfPixelCenters),
+                tf.tensor4d(dy, [N, s.outH, s.outW, C]),
+              ),
+            );
+          return tf.grad(f)(tf.tensor4d(x, [N, s.inH, s.inW, C])).dataSync() as Float32Array;
+        });
+        expect(relativeError(got, want)).toBeLessThan(1e-4);
+        expect(tf.memory().numTensors).toBe(tensors0);
+      });
+    }
+  }
+});
