@@ -33,11 +33,11 @@ describe('Lbfgs', () => {
   });
 
   for (const lineSearch of ['strong-wolfe', 'none'] as const) {
-    it(`minimises Rosenbrock (${lineSearch}) without leaking tensors`, () => {
+    it(`minimises Rosenbrock (${lineSearch}) without leaking tensors`, async () => {
       const before = tf.memory().numTensors;
       const x0 = tf.tensor1d([-1.2, 1, -1.2, 1, 0, 0]);
       const opt = new Lbfgs({ history: 10, lineSearch });
-      const res = opt.run(rosenbrock, x0, 200);
+      const res = await opt.run(rosenbrock, x0, 200);
       const x = res.x.dataSync();
       const final = rosenbrock(res.x);
       final.grad.dispose();
@@ -54,7 +54,7 @@ describe('Lbfgs', () => {
     });
   }
 
-  it('solves a badly conditioned quadratic in few iterations and reports progress', () => {
+  it('solves a badly conditioned quadratic in few iterations and reports progress', async () => {
     const n = 50;
     const scales = tf.tensor1d(Array.from({ length: n }, (_, i) => 10 ** ((4 * i) / (n - 1))));
     const obj: Objective = (x) => {
@@ -64,7 +64,7 @@ describe('Lbfgs', () => {
     };
     const x0 = tf.zeros([n]) as tf.Tensor1D;
     const losses: number[] = [];
-    const res = new Lbfgs({ history: 100 }).run(obj, x0, 100, { onIteration: (it) => void losses.push(it.loss) });
+    const res = await new Lbfgs({ history: 100 }).run(obj, x0, 100, { onIteration: (it) => void losses.push(it.loss) });
     // From ~2.7e5 to float32's noise floor (Gradient descent would need ~1e4 iterations at condition number 1e4).
     expect(res.loss).toBeLessThan((losses[0] as number) * 1e-6);
     // Strong Wolfe never increases the loss.

@@ -35,6 +35,16 @@ export interface LbfgsIteration {
   step: number;
 }
 
+export interface RunHooks {
+  /** After each iteration, with the current point (borrowed: copy it to keep it); return false to stop. */
+  onIteration?: (it: LbfgsIteration, x: tf.Tensor1D) => boolean | void | Promise<boolean | void>;
+  /** Checked after each iteration. */
+  signal?: AbortSignal;
+}
+
+/** Lets timers, signals and progress redraws run between iterations. */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
 export type StopReason = 'iterations' | 'evaluations' | 'gradient' | 'step' | 'loss-change' | 'direction' | 'aborted';
 
 export interface LbfgsResult {
@@ -199,13 +209,14 @@ export class Lbfgs {
   /**
    * Minimise `objective` from x0 for at most `maxIter` iterations. The caller keeps x0; the result's x is new.
    * `onIteration` runs after each iteration (return false to stop); `signal` stops after the current iteration.
+   * Yields to the event loop between iterations.
    */
-  run(
+  async run(
     objective: Objective,
     x0: tf.Tensor1D,
     maxIter: number,
-    hooks: { onIteration?: (it: LbfgsIteration, x: tf.Tensor1D) => boolean | void; signal?: AbortSignal } = {},
-  ): LbfgsResult {
+    hooks: RunHooks = {},
+  ): Promise<LbfgsResult> {
     const maxEvals = this.maxEvalsOpt ?? Math.floor(maxIter * 1.25);
     let x = tf.clone(x0);
     let { loss, grad: g } = objective(x);
@@ -229,7 +240,7 @@ export class Lbfgs {
           d = tf.neg(g);
           hDiag = 1;
         } else {
-          const y = tf.sub(g, prevG);
+          const y = tf.sub(g, prevG) as tf.Tensor1D;
           const s = tf.mul(d, t) as tf.Tensor1D;
           const ys = dot(y, s);
           if (ys > 1e-10) {
@@ -306,7 +317,8 @@ export class Lbfgs {
           }
         }
         evals += lsEvals;
-        const goOn = hooks.onIteration?.({ iteration: iter, loss, evals, step: t }, x);
+        const goOn = await hooks.onIteration?.({ iteration: iter, loss, evals, step: t }, x);
+        await yieldToEventLoop();
         if (!Number.isFinite(loss)) {
           stopReason = 'loss-change';
           break;
