@@ -20,3 +20,38 @@ export {
 export { engstromWeightSpecs, ENGSTROM_IN_EPS } from './engstrom-net.ts';
 export { instanceNorm } from './instance-norm.ts';
 export { reflectionPad2d, mirrorPadBackward, mirrorPadGradConfig, registerMirrorPadGradient } from './reflection-pad.ts';
+export {
+  CheckpointMetaSchema,
+  StyleImageRefSchema,
+  CHECKPOINT_META_FORMAT_VERSION,
+  defaultCheckpointMeta,
+  type CheckpointMeta,
+  type StyleImageRef,
+} from './checkpoint-meta.ts';
+export {
+  serializeCheckpoint,
+  parseCheckpoint,
+  parseModelJson,
+  parseCheckpointMeta,
+  decodeWeights,
+  loadCheckpointFromUrl,
+  unsafeManifestPathReason,
+  ModelJsonSchema,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_FORMAT_VERSION,
+  CHECKPOINT_FILES,
+  type CheckpointFiles,
+  type ModelJson,
+  type WeightEntry,
+} from './checkpoint.ts';
+export { encodeFloat16, decodeFloat16, float32ToFloat16Bits, float16BitsToFloat32, FLOAT16_MAX } from './float16.ts';
+export {
+  stylizeTensor,
+  validateStylizeOptions,
+  luminance,
+  rgbToYCbCr,
+  yCbCrToRgb,
+  transferLuminance,
+  type StylizeOptions,
+} from './stylize.ts';
+export { importMl5, ml5VariableName } from './ml5-import.ts';
