@@ -1,2 +1,5 @@
-// Public entry of @hokusai/serve.
-export {};
+// Public entry of @hokusai/serve: the REST server, its options schema, and the ONNX exporter.
+export { startServer, type RunningServer } from './server.ts';
+export { ServeOptionsSchema, serveOptionsSchema, resolveServeOptions, envName, type ServeOptions } from './options.ts';
+export { exportOnnx, buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT, ONNX_OPSET, type OnnxExportOptions } from './onnx-export.ts';
+export { buildOpenApi } from './openapi.ts';

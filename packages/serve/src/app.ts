@@ -1,0 +1,214 @@
+/**
+ * The Express application of `hokusai serve`: security headers (helmet, with a CSP the web demo can live with:
+ * wasm, blob: workers, camera streams), optional CORS and per-IP rate limit, request metrics, the REST API
+ * (/v1/styles…), health and readiness, Prometheus metrics, the OpenAPI document, browser-ready checkpoint files
+ * (/models/<id>/<file>, from the registry only) and the web demo build at /. Every error is one JSON envelope.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import cors from 'cors';
+import { rateLimit } from 'express-rate-limit';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HokusaiError, NotFoundError } from '@hokusai/model';
+import { sendError } from './http-errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { stylizeHandler } from './stylize-handler.ts';
+import { STYLE_ID, type Style } from './style-registry.ts';
+import type { ServerContext } from './server-context.ts';
+
+/** Public description of a style (GET /v1/styles). */
+export function describeStyle(s: Style) {
+  const m = s.meta;
+  const styleImages = Array.isArray(m.styleImages)
+    ? (m.styleImages as { file?: unknown; weight?: unknown }[]).map((i) => ({ file: String(i.file ?? ''), weight: Number(i.weight ?? 0) }))
+    : [];
+  return {
+    id: s.id,
+    name: s.name,
+    thumbnailUrl: s.thumbnail ? `/models/${s.id}/${s.thumbnail}` : null,
+    modelUrl: `/models/${s.id}/model.json`,
+    stylizeUrl: `/v1/styles/${s.id}/stylize`,
+    architecture: s.config,
+    engine: s.engine,
+    training: {
+      step: typeof m.step === 'number' ? m.step : null,
+      createdAt: typeof m.createdAt === 'string' ? m.createdAt : null,
+      lossNetwork: m.lossNetwork ?? null,
+      styleImages,
+      losses: (m.losses as Record<string, number> | undefined) ?? {},
+      options: (m.training as Record<string, unknown> | null | undefined) ?? null,
+    },
+    loadedAt: s.loadedAt,
+  };
+}
+
+const DEMO_MISSING_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hokusai</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5">
+<h1>Hokusai style transfer server</h1>
+<p>The web demo is not built. Build it with <code>npm run build -w packages/web-demo</code> (output in
+<code>packages/web-demo/dist</code>, or pass <code>--demo-dir</code>) and reload.</p>
+<p>The REST API works without it: <a href="/v1/styles">/v1/styles</a>, <a href="/openapi.json">/openapi.json</a>,
+<a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a>.</p>
+</body></html>`;
+
+export function readiness(ctx: ServerContext) {
+  const reasons: string[] = [];
+  if (ctx.state.shuttingDown) reasons.push('shutting down');
+  if (!ctx.state.started) reasons.push('starting: workers or first checkpoint scan not finished');
+  if (ctx.pool.size === 0) reasons.push('no inference worker running');
+  const styles = ctx.registry.list().length;
+  if (ctx.state.started && styles === 0) reasons.push(`no style loaded from ${ctx.options.checkpoints}`);
+  return {
+    ready: reasons.length === 0,
+    reasons,
+    styles,
+    broken: ctx.registry.brokenStyles(),
+    engine: ctx.pool.engine,
+    workers: ctx.pool.size,
+  };
+}
+
+export function createApp(ctx: ServerContext): express.Express {
+  const { options, metrics, registry } = ctx;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', 'strong');
+  app.set('query parser', 'simple');
+  if (options.trustProxy !== '') {
+    const n = Number(options.trustProxy);
+    app.set('trust proxy', Number.isInteger(n) ? n : options.trustProxy);
+  }
+
+  // Metrics: duration by route template (never the raw URL: bounded label cardinality).
+  app.use((req, res, next) => {
+    const end = metrics.requestDuration.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path;
+      const label = route ? `${req.baseUrl}${route}` : req.path.startsWith('/models/') ? '/models' : res.statusCode === 404 ? 'unmatched' : 'static';
+      end({ route: label, method: req.method, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+          workerSrc: ["'self'", 'blob:'],
+          childSrc: ["'self'", 'blob:'],
+          imgSrc: ["'self'", 'data:', 'blob:'],
+          mediaSrc: ["'self'", 'blob:', 'mediastream:'],
+          connectSrc: ["'self'", 'blob:', 'data:'],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+        },
+      },
+      crossOriginResourcePolicy: { policy: options.cors.length > 0 ? 'cross-origin' : 'same-origin' },
+    }),
+  );
+  if (options.cors.length > 0) {
+    app.use(
+      cors({
+        origin: options.cors.includes('*') ? '*' : options.cors,
+        methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+        exposedHeaders: ['Server-Timing', 'Retry-After', 'Vary'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  app.get('/healthz', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ status: 'ok', uptimeSeconds: (Date.now() - ctx.state.startedAt) / 1000 });
+  });
+  app.get('/readyz', (_req, res) => {
+    const r = readiness(ctx);
+    res.setHeader('Cache-Control', 'no-store');
+    if (!r.ready) res.setHeader('Retry-After', '2');
+    res.status(r.ready ? 200 : 503).json(r);
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      metrics.stylesLoaded.set(registry.list().length);
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (e) {
+      next(e);
+    }
+  });
+  const openapi = buildOpenApi({ maxSize: options.maxSize, maxBodyBytes: options.maxBodyBytes, maxPixels: options.maxPixels, version: ctx.version });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  const styleOr404 = (id: string | undefined): Style => {
+    const s = id !== undefined && STYLE_ID.test(id) ? registry.get(id) : undefined;
+    if (!s) throw new NotFoundError(`Expected the id of a loaded style (GET /v1/styles lists them), got ${JSON.stringify(String(id ?? '').slice(0, 64))}`);
+    return s;
+  };
+
+  app.get('/v1/styles', (_req, res) => {
+    res.json({ styles: registry.list().map(describeStyle) });
+  });
+  app.get('/v1/styles/:id', (req, res) => {
+    res.json(describeStyle(styleOr404(req.params.id)));
+  });
+
+  const limiter =
+    options.rateLimit > 0
+      ? rateLimit({
+          windowMs: 60_000,
+          limit: options.rateLimit,
+          standardHeaders: 'draft-7',
+          legacyHeaders: false,
+          handler: (_req, res, _next, opts) => {
+            res.setHeader('Retry-After', String(Math.ceil(opts.windowMs / 1000)));
+            res.status(429).json({
+              error: { code: 'RATE_LIMITED', message: `Expected at most ${options.rateLimit} stylize requests per minute from one client, got more` },
+            });
+          },
+        })
+      : (_req: Request, _res: Response, next: NextFunction) => next();
+  app.post('/v1/styles/:id/stylize', limiter, stylizeHandler(ctx));
+
+  // Browser-ready checkpoint files: the id and the file name are looked up in the registry, never joined raw.
+  app.get('/models/:id/:file', (req, res, next) => {
+    const style = styleOr404(req.params.id);
+    const file = style.files.find((f) => f === req.params.file);
+    if (!file) throw new NotFoundError(`Style ${style.id} has no file ${JSON.stringify(String(req.params.file).slice(0, 64))}; it has ${style.files.join(', ')}`);
+    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+    res.sendFile(join(style.dir, file), { dotfiles: 'deny' }, (err) => {
+      if (err) next(new NotFoundError(`Style ${style.id}: ${file} is no longer readable`));
+    });
+  });
+
+  // The web demo (Vite build), else a page saying how to build it.
+  app.use(express.static(options.demoDir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
+  app.get('/', (_req, res) => {
+    if (existsSync(join(options.demoDir, 'index.html'))) res.sendFile(join(options.demoDir, 'index.html'));
+    else res.type('html').send(DEMO_MISSING_PAGE);
+  });
+
+  app.use((req, _res, next) => {
+    next(new NotFoundError(`Expected a known endpoint (see /openapi.json), got ${req.method} ${JSON.stringify(req.path.slice(0, 100))}`));
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (!(err instanceof HokusaiError)) {
+      const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        // Errors from Express itself and serve-static (bad encoding, traversal attempts, …): map to our codes.
+        const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 403 || status === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT';
+        sendError(res, new HokusaiError(code, code === 'NOT_FOUND' ? 'Expected a known endpoint or file, got none at this path' : (err as Error).message));
+        return;
+      }
+      ctx.log(`unexpected error: ${(err as Error).stack ?? String(err)}`);
+    }
+    sendError(res, err);
+  });
+  return app;
+}

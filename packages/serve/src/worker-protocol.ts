@@ -1,0 +1,52 @@
+/**
+ * Messages between the server's main thread and its inference workers (worker_threads). Pixels travel as
+ * transferred ArrayBuffers (no copy). Checkpoint bytes come from the registry (read from the checkpoints
+ * directory), never from a request.
+ */
+import type { ErrorCode } from '@hokusai/model';
+
+export type EngineName = 'onnx' | 'tfjs';
+
+export interface WorkerInit {
+  engine: EngineName;
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  threads: number;
+  warmupSize: number;
+}
+
+export type ToWorker =
+  | { type: 'load'; id: string; version: number; files: { modelJson: string; weightsBin: Uint8Array; metaJson: string } }
+  | { type: 'unload'; id: string }
+  | {
+      type: 'run';
+      job: number;
+      id: string;
+      /** RGB interleaved 8-bit, height × width × 3. */
+      pixels: Uint8Array;
+      width: number;
+      height: number;
+      strength: number;
+      preserveColors: boolean;
+    };
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+export type FromWorker =
+  | { type: 'ready'; engine: EngineName; detail: string }
+  | { type: 'init-failed'; error: WireError }
+  | {
+      type: 'loaded';
+      id: string;
+      version: number;
+      ok: true;
+      engine: EngineName;
+      meta: Record<string, unknown>;
+      config: Record<string, unknown>;
+      warmupMs: number;
+    }
+  | { type: 'loaded'; id: string; version: number; ok: false; error: WireError }
+  | { type: 'result'; job: number; ok: true; pixels: Uint8Array; inferenceMs: number; engine: EngineName }
+  | { type: 'result'; job: number; ok: false; error: WireError };
