@@ -1,2 +1,12 @@
-// Public entry of @hokusai/losses.
-export {};
+// Public entry of @hokusai/losses: Keras .h5 VGG reader, VGG16/19 feature network, Gram, content/style/TV losses,
+// PerceptualLoss, default loss weights, and the converted weights format used by the weights cache.
+export * from './layers.ts';
+export * from './keras-h5.ts';
+export * from './vgg.ts';
+export * from './gram.ts';
+export * from './content-loss.ts';
+export * from './style-loss.ts';
+export * from './total-variation.ts';
+export * from './perceptual-loss.ts';
+export * from './default-weights.ts';
+export * from './weights-format.ts';

@@ -1,0 +1,209 @@
+/**
+ * Perceptual loss of Johnson et al. 2016 ("Perceptual Losses for Real-Time Style Transfer and Super-Resolution",
+ * arXiv:1603.08155): weighted content (feature reconstruction) loss + weighted style (Gram) loss + total variation,
+ * on a VGG loss network. Gram targets of the style image(s) are computed once in `setStyle` and reused; several
+ * styles are blended by blending their Gram targets. Definitions: docs/losses.md.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '@hokusai/model';
+import { contentLoss } from './content-loss.ts';
+import { gram } from './gram.ts';
+import type { VggWeights } from './keras-h5.ts';
+import { checkLayer } from './layers.ts';
+import { styleLossFromGrams } from './style-loss.ts';
+import { totalVariation } from './total-variation.ts';
+import { Vgg, type Pooling } from './vgg.ts';
+
+/** layer -> weight. */
+export interface LossLayers {
+  [layer: string]: number;
+}
+
+export interface PerceptualLossOptions {
+  contentLayers: LossLayers;
+  styleLayers: LossLayers;
+  contentWeight: number;
+  styleWeight: number;
+  tvWeight: number;
+  /** Pooling of the loss network; must match the Vgg given (used by `fromWeights`). Default max. */
+  pooling?: Pooling;
+  /** Style images are resized by this factor before their Gram targets are computed. Default 1. */
+  styleScale?: number;
+}
+
+export interface StyleImage {
+  /** `[H,W,3]` RGB 0–255. */
+  image: tf.Tensor3D;
+  /** Blend weight (≥ 0); weights are normalised to sum 1. */
+  weight: number;
+}
+
+export interface PerceptualLossResult {
+  /** contentWeight·Σ w_l·content_l + styleWeight·Σ w_l·style_l + tvWeight·tv. */
+  total: tf.Scalar;
+  /** Unweighted content loss per layer. */
+  content: Record<string, tf.Scalar>;
+  /** Unweighted style loss per layer. */
+  style: Record<string, tf.Scalar>;
+  /** Unweighted total variation of y. */
+  tv: tf.Scalar;
+}
+
+function checkLayers(vgg: Vgg, layers: LossLayers, what: string): string[] {
+  const names = Object.keys(layers);
+  for (const name of names) {
+    checkLayer(vgg.net, name);
+    const w = layers[name];
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
+      throw new InvalidArgumentError(`Expected a finite weight >= 0 for ${what} layer '${name}', but got ${String(w)}`);
+    }
+  }
+  return names;
+}
+
+function checkWeight(name: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`Expected ${name} to be a finite number >= 0, but got ${String(value)}`);
+  }
+}
+
+export class PerceptualLoss {
+  readonly vgg: Vgg;
+  readonly options: Readonly<PerceptualLossOptions>;
+  private readonly contentNames: string[];
+  private readonly styleNames: string[];
+  private targets: Map<string, tf.Tensor2D> | null = null;
+  private readonly ownsVgg: boolean;
+
+  constructor(vgg: Vgg, opts: PerceptualLossOptions, internal?: { ownsVgg: boolean }) {
+    this.contentNames = checkLayers(vgg, opts.contentLayers, 'content');
+    this.styleNames = checkLayers(vgg, opts.styleLayers, 'style');
+    checkWeight('contentWeight', opts.contentWeight);
+    checkWeight('styleWeight', opts.styleWeight);
+    checkWeight('tvWeight', opts.tvWeight);
+    if (opts.styleScale !== undefined && !(opts.styleScale > 0 && Number.isFinite(opts.styleScale))) {
+      throw new InvalidArgumentError(`Expected styleScale > 0, but got ${String(opts.styleScale)}`);
+    }
+    if (opts.pooling !== undefined && opts.pooling !== vgg.pooling) {
+      throw new InvalidArgumentError(`Expected a Vgg with ${opts.pooling} pooling, but the Vgg given uses ${vgg.pooling} pooling`);
+    }
+    for (const layer of [...this.contentNames, ...this.styleNames]) {
+      if (!vgg.canProduce(layer)) {
+        throw new InvalidArgumentError(
+          `Layer '${layer}' is deeper than the Vgg given was built for (${vgg.layers.join(', ')}); create it with that layer`,
+        );
+      }
+    }
+    this.vgg = vgg;
+    this.options = { ...opts, contentLayers: { ...opts.contentLayers }, styleLayers: { ...opts.styleLayers } };
+    this.ownsVgg = internal?.ownsVgg ?? false;
+  }
+
+  /** Builds the Vgg (only the layers needed) from weights; the loss owns it and disposes it. */
+  static fromWeights(weights: VggWeights, opts: PerceptualLossOptions): PerceptualLoss {
+    const layers = [...new Set([...Object.keys(opts.contentLayers), ...Object.keys(opts.styleLayers)])];
+    const vgg = Vgg.create(weights, { layers, pooling: opts.pooling ?? 'max' });
+    try {
+      return new PerceptualLoss(vgg, opts, { ownsVgg: true });
+    } catch (error) {
+      vgg.dispose();
+      throw error;
+    }
+  }
+
+  get contentLayerNames(): readonly string[] {
+    return this.contentNames;
+  }
+
+  get styleLayerNames(): readonly string[] {
+    return this.styleNames;
+  }
+
+  /** Computes (once) the blended Gram targets of the style image(s); replaces earlier targets. */
+  setStyle(styles: StyleImage[]): void {
+    if (styles.length === 0) throw new InvalidArgumentError('setStyle expects at least one style image, but got none');
+    let sum = 0;
+    styles.forEach((s, i) => {
+      checkWeight(`style image ${i + 1} weight`, s.weight);
+      if (s.image.rank !== 3 || s.image.shape[2] !== 3) {
+        throw new InvalidArgumentError(`Expected style image ${i + 1} as [H,W,3], but got shape [${s.image.shape.join(', ')}]`);
+      }
+      sum += s.weight;
+    });
+    if (!(sum > 0)) throw new InvalidArgumentError('Expected style image weights with a positive sum, but they sum to 0');
+    const scale = this.options.styleScale ?? 1;
+    const targets = tf.tidy(() => {
+      const acc: Record<string, tf.Tensor2D> = {};
+      for (const s of styles) {
+        let x = tf.expandDims(s.image, 0) as tf.Tensor4D;
+        if (scale !== 1) {
+          const [h, w] = s.image.shape;
+          const size: [number, number] = [Math.max(16, Math.round(h * scale)), Math.max(16, Math.round(w * scale))];
+          x = tf.image.resizeBilinear(x, size, true);
+        }
+        const feats = this.vgg.features(x, this.styleNames);
+        for (const layer of this.styleNames) {
+          const g = tf.mul(tf.squeeze(gram(feats[layer]!), [0]), s.weight / sum) as tf.Tensor2D;
+          const prev = acc[layer];
+          acc[layer] = prev ? tf.add(prev, g) : g;
+        }
+      }
+      return acc;
+    });
+    this.disposeTargets();
+    this.targets = new Map(Object.entries(targets));
+  }
+
+  /** Gram targets per style layer (owned by the loss; do not dispose). */
+  get styleTargets(): ReadonlyMap<string, tf.Tensor2D> | null {
+    return this.targets;
+  }
+
+  /**
+   * Losses of output batch `y` `[N,H,W,3]` against the content batch of the same shape (RGB 0–255). Unweighted per
+   * layer, means over the batch; `total` is weighted. Differentiable with respect to `y`.
+   */
+  compute(y: tf.Tensor4D, content: tf.Tensor4D): PerceptualLossResult {
+    if (y.rank !== 4 || y.shape[3] !== 3 || y.shape.join() !== content.shape.join()) {
+      throw new InvalidArgumentError(
+        `compute expects y and content as [N,H,W,3] of the same shape, but got [${y.shape.join(', ')}] and [${content.shape.join(', ')}]`,
+      );
+    }
+    const targets = this.targets;
+    if (this.styleNames.length > 0 && !targets) {
+      throw new InvalidArgumentError('compute needs style targets: call setStyle() first');
+    }
+    const o = this.options;
+    return tf.tidy(() => {
+      const allLayers = [...new Set([...this.contentNames, ...this.styleNames])];
+      const fy = this.vgg.features(y, allLayers);
+      const fc = this.contentNames.length > 0 ? this.vgg.features(content, this.contentNames) : {};
+      const contentLosses: Record<string, tf.Scalar> = {};
+      const styleLosses: Record<string, tf.Scalar> = {};
+      let total: tf.Scalar = tf.scalar(0);
+      for (const layer of this.contentNames) {
+        const l = contentLoss(fy[layer]!, fc[layer]!);
+        contentLosses[layer] = l;
+        total = tf.add(total, tf.mul(l, o.contentWeight * (o.contentLayers[layer] ?? 0)));
+      }
+      for (const layer of this.styleNames) {
+        const l = styleLossFromGrams(gram(fy[layer]!), targets!.get(layer)!);
+        styleLosses[layer] = l;
+        total = tf.add(total, tf.mul(l, o.styleWeight * (o.styleLayers[layer] ?? 0)));
+      }
+      const tv = totalVariation(y);
+      total = tf.add(total, tf.mul(tv, o.tvWeight));
+      return { total, content: contentLosses, style: styleLosses, tv };
+    });
+  }
+
+  private disposeTargets(): void {
+    if (this.targets) for (const t of this.targets.values()) t.dispose();
+    this.targets = null;
+  }
+
+  dispose(): void {
+    this.disposeTargets();
+    if (this.ownsVgg) this.vgg.dispose();
+  }
+}
