@@ -235,7 +235,7 @@ async function initOne(name: ConcreteBackendName, adapter?: WebGpuAdapterSummary
   }
 }
 
-let current: BackendInfo | undefined;
+let current: { requested: BackendName; info: BackendInfo } | undefined;
 
 /**
  * Selects and initialises the tfjs backend once per process (apps call this at startup; calling it again with
@@ -246,8 +246,8 @@ export async function initBackend(name: BackendName = 'auto', log?: (line: strin
   if (!BACKEND_NAMES.includes(name)) {
     throw new HokusaiError('INVALID_ARGUMENT', `backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${String(name)}'`);
   }
-  if (current !== undefined && (name === 'auto' || name === current.name) && tf.getBackend() === current.name) {
-    return current;
+  if (current !== undefined && (name === current.requested || name === current.info.name) && tf.getBackend() === current.info.name) {
+    return current.info;
   }
   let result: BackendInfo;
   if (name !== 'auto') {
@@ -276,7 +276,7 @@ export async function initBackend(name: BackendName = 'auto', log?: (line: strin
     }
     result = skipped.length === 0 ? chosen : { name: chosen.name, reason: `${chosen.reason} [skipped: ${skipped.join('; ')}]` };
   }
-  current = result;
+  current = { requested: name, info: result };
   log?.(`backend ${result.name}: ${result.reason}`);
   return result;
 }
