@@ -1,6 +1,7 @@
 // Public entry of @hokusai/node.
 export { writeFileAtomic } from './atomic-file.ts';
-export { saveCheckpointDir, loadCheckpointDir } from './checkpoint-dir.ts';
+// Checkpoint folders: checkpoint-store.ts (crash recovery, fsync, readCheckpointMeta) supersedes checkpoint-dir.ts.
+export { saveCheckpointDir, loadCheckpointDir, readCheckpointMeta, recoverCheckpointDir } from './checkpoint-store.ts';
 export {
   readImage,
   probeImage,
