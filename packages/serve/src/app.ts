@@ -91,6 +91,12 @@ export function createApp(ctx: ServerContext): express.Express {
     next();
   });
 
+  // While shutting down, requests on connections accepted earlier are still served, then the connection closes.
+  app.use((_req, res, next) => {
+    if (ctx.state.shuttingDown) res.setHeader('Connection', 'close');
+    next();
+  });
+
   app.use(
     helmet({
       contentSecurityPolicy: {

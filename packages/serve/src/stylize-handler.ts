@@ -58,7 +58,6 @@ export function stylizeHandler(ctx: ServerContext) {
       const query = parseQuery(req.query, options.maxSize);
       const kind = bodyKind(req.headers['content-type']);
       checkDeclaredLength(req, options.maxBodyBytes);
-      if (ctx.state.shuttingDown) throw new HokusaiError('NOT_READY', 'The server is shutting down');
       if (pool.size === 0) throw new HokusaiError('NOT_READY', 'No inference worker is running yet');
       if (ctx.state.inFlight >= options.workers + options.queueSize) {
         throw new HokusaiError('QUEUE_FULL', `Expected a free place in the queue (${options.workers + options.queueSize} requests at once max), got a full queue`);
