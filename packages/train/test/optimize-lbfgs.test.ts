@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 
 // Sum of n/2 independent 2-D Rosenbrock functions; minimum 0 at all ones.
-const rosenbrock: Objective = (x) => {
+const rosenbrock: Objective = async (x) => {
   const fg = tf.valueAndGrad((v: tf.Tensor) => {
     const r = tf.reshape(v, [-1, 2]);
     const a = tf.slice(r, [0, 0], [-1, 1]);
@@ -39,7 +39,7 @@ describe('Lbfgs', () => {
       const opt = new Lbfgs({ history: 10, lineSearch });
       const res = await opt.run(rosenbrock, x0, 200);
       const x = res.x.dataSync();
-      const final = rosenbrock(res.x);
+      const final = await rosenbrock(res.x);
       final.grad.dispose();
       res.x.dispose();
       x0.dispose();
@@ -57,7 +57,7 @@ describe('Lbfgs', () => {
   it('solves a badly conditioned quadratic in few iterations and reports progress', async () => {
     const n = 50;
     const scales = tf.tensor1d(Array.from({ length: n }, (_, i) => 10 ** ((4 * i) / (n - 1))));
-    const obj: Objective = (x) => {
+    const obj: Objective = async (x) => {
       const loss = tf.tidy(() => tf.sum(tf.mul(scales, tf.square(tf.sub(x, 3)))).dataSync()[0] as number);
       const grad = tf.tidy(() => tf.mul(tf.mul(scales, 2), tf.sub(x, 3)) as tf.Tensor1D);
       return { loss, grad };

@@ -41,7 +41,7 @@ export class AdamPixels {
     let stopReason: LbfgsResult['stopReason'] = 'iterations';
     try {
       while (iter < maxIter) {
-        const r = objective(x);
+        const r = await objective(x);
         loss = r.loss;
         iter++;
         const t = iter;

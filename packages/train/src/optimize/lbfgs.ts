@@ -26,7 +26,7 @@ export interface LbfgsOptions {
 }
 
 /** Objective: loss value and gradient (a new tensor the optimiser owns and disposes) at a flat point. */
-export type Objective = (x: tf.Tensor1D) => { loss: number; grad: tf.Tensor1D };
+export type Objective = (x: tf.Tensor1D) => Promise<{ loss: number; grad: tf.Tensor1D }>;
 
 export interface LbfgsIteration {
   iteration: number;
@@ -55,15 +55,17 @@ export interface LbfgsResult {
   stopReason: StopReason;
 }
 
-/** Read a scalar computed by `f` (intermediates freed). */
-const scalar = (f: () => tf.Tensor): number => {
+/** Read a scalar computed by `f` (intermediates freed). Async: WebGPU in Node has no dataSync. */
+const scalar = async (f: () => tf.Tensor): Promise<number> => {
   const t = tf.tidy(f);
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v ?? NaN;
+  try {
+    return (await t.data())[0] ?? NaN;
+  } finally {
+    t.dispose();
+  }
 };
-const dot = (a: tf.Tensor1D, b: tf.Tensor1D): number => scalar(() => tf.dot(a, b));
-const absMax = (a: tf.Tensor): number => scalar(() => tf.max(tf.abs(a)));
+const dot = (a: tf.Tensor1D, b: tf.Tensor1D): Promise<number> => scalar(() => tf.dot(a, b));
+const absMax = (a: tf.Tensor): Promise<number> => scalar(() => tf.max(tf.abs(a)));
 
 /** Cubic interpolation of the minimiser of f on [x1, x2] from values and slopes (torch's _cubic_interpolate). */
 export function cubicInterpolate(
@@ -97,8 +99,8 @@ interface Point {
  * Strong-Wolfe line search along d from x (torch's _strong_wolfe). Returns the accepted step, its loss and gradient
  * (owned by the caller), and the number of evaluations. Disposes every other gradient it computed.
  */
-function strongWolfe(
-  evaluate: (t: number) => { loss: number; grad: tf.Tensor1D },
+async function strongWolfe(
+  evaluate: (t: number) => Promise<{ loss: number; grad: tf.Tensor1D }>,
   d: tf.Tensor1D,
   t0: number,
   f: number,
@@ -108,18 +110,18 @@ function strongWolfe(
   c1 = 1e-4,
   c2 = 0.9,
   maxLs = 25,
-): { t: number; loss: number; grad: tf.Tensor1D; evals: number } {
+): Promise<{ t: number; loss: number; grad: tf.Tensor1D; evals: number }> {
   const owned = new Set<tf.Tensor>();
   const own = (x: tf.Tensor1D): tf.Tensor1D => (owned.add(x), x);
-  const dNorm = absMax(d);
+  const dNorm = await absMax(d);
   let t = t0;
   let evals = 0;
-  const eval_ = (step: number): { f: number; g: tf.Tensor1D; gtd: number } => {
-    const r = evaluate(step);
+  const eval_ = async (step: number): Promise<{ f: number; g: tf.Tensor1D; gtd: number }> => {
+    const r = await evaluate(step);
     evals++;
-    return { f: r.loss, g: own(r.grad), gtd: dot(r.grad, d) };
+    return { f: r.loss, g: own(r.grad), gtd: await dot(r.grad, d) };
   };
-  let cur = eval_(t);
+  let cur = await eval_(t);
   let prev: Point = { t: 0, f, g, gtd };
   let done = false;
   let lsIter = 0;
@@ -143,7 +145,7 @@ function strongWolfe(
     const tmp = t;
     t = cubicInterpolate(prev.t, prev.f, prev.gtd, t, cur.f, cur.gtd, [minStep, maxStep]);
     prev = { t: tmp, ...cur };
-    cur = eval_(t);
+    cur = await eval_(t);
     lsIter++;
   }
   if (lsIter === maxLs) bracket = [{ t: 0, f, g, gtd }, { t, ...cur }];
@@ -166,7 +168,7 @@ function strongWolfe(
         insufProgress = false;
       } else insufProgress = true;
     } else insufProgress = false;
-    cur = eval_(t);
+    cur = await eval_(t);
     lsIter++;
     const low = bracket[lowPos] as Point;
     const high = bracket[highPos] as Point;
@@ -219,7 +221,7 @@ export class Lbfgs {
   ): Promise<LbfgsResult> {
     const maxEvals = this.maxEvalsOpt ?? Math.floor(maxIter * 1.25);
     let x = tf.clone(x0);
-    let { loss, grad: g } = objective(x);
+    let { loss, grad: g } = await objective(x);
     let evals = 1;
     const dirs: tf.Tensor1D[] = []; // y
     const stps: tf.Tensor1D[] = []; // s
@@ -233,7 +235,7 @@ export class Lbfgs {
     const free = (...ts: (tf.Tensor | null)[]): void => ts.forEach((v) => v?.dispose());
 
     try {
-      if (absMax(g) <= this.toleranceGrad) return { x: tf.clone(x), loss, iterations: 0, evals, stopReason: 'gradient' };
+      if ((await absMax(g)) <= this.toleranceGrad) return { x: tf.clone(x), loss, iterations: 0, evals, stopReason: 'gradient' };
       while (iter < maxIter) {
         iter++;
         if (iter === 1 || d === null || prevG === null) {
@@ -242,7 +244,7 @@ export class Lbfgs {
         } else {
           const y = tf.sub(g, prevG) as tf.Tensor1D;
           const s = tf.mul(d, t) as tf.Tensor1D;
-          const ys = dot(y, s);
+          const ys = await dot(y, s);
           if (ys > 1e-10) {
             if (dirs.length === this.history) {
               free(dirs.shift() ?? null, stps.shift() ?? null);
@@ -251,7 +253,7 @@ export class Lbfgs {
             dirs.push(y);
             stps.push(s);
             ro.push(1 / ys);
-            hDiag = ys / dot(y, y);
+            hDiag = ys / (await dot(y, y));
           } else free(y, s);
           const dNew = tf.tidy(() => {
             const al: tf.Scalar[] = new Array(dirs.length);
@@ -274,8 +276,8 @@ export class Lbfgs {
         free(prevG);
         prevG = tf.clone(g);
         const prevLoss = loss;
-        t = iter === 1 ? Math.min(1, 1 / scalar(() => tf.sum(tf.abs(g)))) * this.lr : this.lr;
-        const gtd = dot(g, d);
+        t = iter === 1 ? Math.min(1, 1 / (await scalar(() => tf.sum(tf.abs(g))))) * this.lr : this.lr;
+        const gtd = await dot(g, d);
         if (gtd > -this.toleranceChange) {
           stopReason = 'direction';
           break;
@@ -284,11 +286,11 @@ export class Lbfgs {
         const dir = d;
         if (this.lineSearch === 'strong-wolfe') {
           const xInit = x;
-          const res = strongWolfe(
-            (step) => {
+          const res = await strongWolfe(
+            async (step) => {
               const xt = tf.tidy(() => tf.add(xInit, tf.mul(dir, step)) as tf.Tensor1D);
               try {
-                return objective(xt);
+                return await objective(xt);
               } finally {
                 xt.dispose();
               }
@@ -312,7 +314,7 @@ export class Lbfgs {
           free(xOld);
           if (iter !== maxIter) {
             free(g);
-            ({ loss, grad: g } = objective(x));
+            ({ loss, grad: g } = await objective(x));
             lsEvals = 1;
           }
         }
@@ -335,11 +337,11 @@ export class Lbfgs {
           stopReason = 'evaluations';
           break;
         }
-        if (absMax(g) <= this.toleranceGrad) {
+        if ((await absMax(g)) <= this.toleranceGrad) {
           stopReason = 'gradient';
           break;
         }
-        if (Math.abs(t) * absMax(d) <= this.toleranceChange) {
+        if (Math.abs(t) * (await absMax(d)) <= this.toleranceChange) {
           stopReason = 'step';
           break;
         }
