@@ -78,7 +78,7 @@ export function validateStylizeOptions(opts: StylizeOptions): { strength: number
 
 /**
  * Stylises one image: [H,W,3] RGB 0–255 (any numeric dtype) → [H,W,3] float32 0–255, clipped.
- * Order: network → (preserveColors) luminance transfer from the clipped output → blend with the input by strength → clip.
+ * Order: network → clip → (preserveColors) luminance transfer → blend with the input by strength → clip.
  */
 export function stylizeTensor(net: TransformerNet, image: tf.Tensor3D, opts: StylizeOptions = {}): tf.Tensor3D {
   const { strength, preserveColors } = validateStylizeOptions(opts);
@@ -91,8 +91,8 @@ export function stylizeTensor(net: TransformerNet, image: tf.Tensor3D, opts: Sty
   return tf.tidy(() => {
     const x = image.dtype === 'float32' ? image : tf.cast(image, 'float32');
     if (strength === 0) return tf.clipByValue(x, 0, 255) as tf.Tensor3D;
-    let y: tf.Tensor = tf.squeeze(net.apply(tf.expandDims(x, 0) as tf.Tensor4D), [0]);
-    if (preserveColors) y = transferLuminance(tf.clipByValue(y, 0, 255), x);
+    let y: tf.Tensor = tf.clipByValue(tf.squeeze(net.apply(tf.expandDims(x, 0) as tf.Tensor4D), [0]), 0, 255);
+    if (preserveColors) y = transferLuminance(y, x);
     if (strength < 1) y = tf.add(tf.mul(y, strength), tf.mul(x, 1 - strength));
     return tf.clipByValue(y, 0, 255) as tf.Tensor3D;
   });
