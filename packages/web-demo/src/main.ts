@@ -1,0 +1,339 @@
+/**
+ * Entry of the web demo page: picks a TensorFlow.js backend, fills the style picker from the server's
+ * `GET /v1/styles`, loads the chosen style network lazily (Johnson et al. 2016 transformation network, the same
+ * `@hokusai/model` code and checkpoint files as the Node tools), styles the webcam live and image files on demand.
+ * Every failure ends as a readable message in the page. `window.__hokusai` exposes counters for tests.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { chooseBackend, parseBackendParam, watchContextLoss, type PageBackend } from './backend.ts';
+import { fetchStyles, type StyleEntry } from './styles-api.ts';
+import { ModelCache } from './model-cache.ts';
+import { LiveStylizer, type FrameCapture, type LiveStats } from './render-loop.ts';
+import { closeCamera, openCamera } from './camera.ts';
+import { canvasToPngBlob, decodeImageFile, stylizeBitmap } from './still-image.ts';
+import { byId, clearMessage, showMessage, setStatus } from './ui.ts';
+
+interface HokusaiTestHooks {
+  numTensors(): number;
+  readonly frames: number;
+  backend: PageBackend | null;
+  style: string | null;
+  ready: boolean;
+  /** Resolves with the next processed camera frame: input and output RGBA bytes (base64). */
+  lastFrame(): Promise<FrameCapture>;
+  /** Test hook: simulate a lost WebGL context (no-op on other backends). */
+  loseContext(): boolean;
+}
+
+declare global {
+  interface Window {
+    __hokusai: HokusaiTestHooks;
+  }
+}
+
+const params = new URLSearchParams(location.search);
+const apiBase = new URL(params.get('api') ?? './', location.href).href.replace(/([^/])$/, '$1/');
+
+const els = {
+  backend: byId('backend'),
+  backendNote: byId('backend-note'),
+  picker: byId<HTMLFieldSetElement>('style-picker'),
+  progressRow: byId('model-progress-row'),
+  progress: byId<HTMLProgressElement>('model-progress'),
+  progressLabel: byId('model-progress-label'),
+  cameraToggle: byId<HTMLButtonElement>('camera-toggle'),
+  size: byId<HTMLSelectElement>('size'),
+  mirror: byId<HTMLInputElement>('mirror'),
+  strength: byId<HTMLInputElement>('strength'),
+  strengthValue: byId<HTMLOutputElement>('strength-value'),
+  snapshot: byId<HTMLButtonElement>('snapshot'),
+  output: byId<HTMLCanvasElement>('output'),
+  video: byId<HTMLVideoElement>('video'),
+  fps: byId('fps'),
+  ms: byId('ms'),
+  dims: byId('dims'),
+  drop: byId('drop'),
+  file: byId<HTMLInputElement>('file'),
+  still: byId('still'),
+  stillOutput: byId<HTMLCanvasElement>('still-output'),
+  stillInfo: byId('still-info'),
+  stillDownload: byId<HTMLAnchorElement>('still-download'),
+};
+
+const models = new ModelCache();
+let live: LiveStylizer | null = null;
+let stream: MediaStream | null = null;
+let styles: StyleEntry[] = [];
+let current: StyleEntry | null = null;
+let stillUrl: string | null = null;
+let gpuLost = false;
+
+const hooks: HokusaiTestHooks = {
+  numTensors: () => tf.memory().numTensors,
+  get frames() {
+    return live?.frames ?? 0;
+  },
+  backend: null,
+  style: null,
+  ready: false,
+  lastFrame: () => {
+    if (!live?.isRunning) return Promise.reject(new Error('The camera is not running'));
+    return live.nextCapture();
+  },
+  loseContext: () => {
+    const gl = (tf.backend() as unknown as { gpgpu?: { gl?: WebGLRenderingContext } }).gpgpu?.gl;
+    const ext = gl?.getExtension('WEBGL_lose_context');
+    ext?.loseContext();
+    return !!ext;
+  },
+};
+window.__hokusai = hooks;
+
+function readSettings(): { size: number; mirror: boolean; strength: number } {
+  return { size: Number(els.size.value), mirror: els.mirror.checked, strength: Number(els.strength.value) / 100 };
+}
+
+function showStats(stats: LiveStats): void {
+  els.fps.textContent = `${stats.fps.toFixed(1)} fps`;
+  els.ms.textContent = `${stats.msPerFrame.toFixed(0)} ms/frame`;
+  els.dims.textContent = `${stats.width}×${stats.height}`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function onGpuLost(what: string): void {
+  gpuLost = true;
+  void live?.stop();
+  els.cameraToggle.disabled = true;
+  showMessage(`The graphics device stopped working: ${what}. Reload the page to continue (try ?backend=wasm if it keeps happening).`);
+}
+
+// ---- styles ------------------------------------------------------------------------------------------------------
+
+function renderPicker(): void {
+  const legend = els.picker.querySelector('legend');
+  els.picker.replaceChildren(...(legend ? [legend] : []));
+  if (styles.length === 0) {
+    const p = document.createElement('p');
+    p.className = 'placeholder';
+    p.textContent = 'The server offers no styles yet: train one (hokusai train) and put it in the checkpoints folder.';
+    els.picker.append(p);
+    return;
+  }
+  for (const style of styles) {
+    const label = document.createElement('label');
+    label.className = 'style-option';
+    const input = document.createElement('input');
+    input.type = 'radio';
+    input.name = 'style';
+    input.value = style.id;
+    input.addEventListener('change', () => {
+      if (input.checked) void selectStyle(style);
+    });
+    label.append(input);
+    if (style.thumbnailUrl) {
+      const img = document.createElement('img');
+      img.src = style.thumbnailUrl;
+      img.alt = '';
+      img.loading = 'lazy';
+      img.width = 96;
+      img.height = 96;
+      label.append(img);
+    }
+    const name = document.createElement('span');
+    name.textContent = style.name;
+    label.append(name);
+    els.picker.append(label);
+  }
+}
+
+async function selectStyle(style: StyleEntry): Promise<void> {
+  current = style;
+  hooks.style = null;
+  clearMessage();
+  const cached = models.has(style.modelUrl);
+  if (!cached) {
+    els.progressRow.hidden = false;
+    els.progress.value = 0;
+    els.progressLabel.textContent = `Loading “${style.name}”`;
+  }
+  try {
+    const { net } = await models.load(style.modelUrl, (f) => {
+      if (current === style) els.progress.value = f;
+    });
+    if (current !== style) return; // another style was picked meanwhile
+    if (live) live.net = net;
+    hooks.style = style.id;
+    setStatus(`Style: ${style.name}`);
+  } catch (error) {
+    if (current === style) {
+      if (live) live.net = null;
+      showMessage(`The model for “${style.name}” could not be loaded: ${errorText(error)}`);
+    }
+  } finally {
+    if (current === style) els.progressRow.hidden = true;
+  }
+}
+
+// ---- camera ------------------------------------------------------------------------------------------------------
+
+async function startCamera(backend: PageBackend): Promise<void> {
+  clearMessage();
+  els.cameraToggle.disabled = true;
+  try {
+    stream = await openCamera(els.video);
+    if (!live) {
+      live = new LiveStylizer({
+        video: els.video,
+        output: els.output,
+        settings: readSettings(),
+        cpuReadback: backend === 'wasm' || backend === 'cpu',
+        onStats: showStats,
+        onError: (error) => {
+          showMessage(`Styling the camera stopped: ${errorText(error)}`);
+          void stopCamera();
+        },
+      });
+    }
+    if (current && models.has(current.modelUrl)) {
+      live.net = (await models.load(current.modelUrl)).net;
+    }
+    live.start();
+    els.cameraToggle.textContent = 'Stop camera';
+    els.cameraToggle.setAttribute('aria-pressed', 'true');
+    els.snapshot.disabled = false;
+    if (!current) setStatus('Camera running: pick a style to paint it.');
+  } catch (error) {
+    closeCamera(els.video, stream);
+    stream = null;
+    showMessage(errorText(error));
+  } finally {
+    els.cameraToggle.disabled = gpuLost;
+  }
+}
+
+async function stopCamera(): Promise<void> {
+  await live?.stop();
+  closeCamera(els.video, stream);
+  stream = null;
+  els.cameraToggle.textContent = 'Start camera';
+  els.cameraToggle.setAttribute('aria-pressed', 'false');
+  els.snapshot.disabled = true;
+}
+
+function bindControls(backend: PageBackend): void {
+  els.cameraToggle.setAttribute('aria-pressed', 'false');
+  els.cameraToggle.addEventListener('click', () => {
+    void (live?.isRunning ? stopCamera() : startCamera(backend));
+  });
+  const sync = (): void => {
+    const s = readSettings();
+    els.strengthValue.textContent = `${Math.round(s.strength * 100)}%`;
+    if (live) Object.assign(live.settings, s);
+  };
+  els.size.addEventListener('change', sync);
+  els.mirror.addEventListener('change', sync);
+  els.strength.addEventListener('input', sync);
+  els.snapshot.addEventListener('click', () => {
+    void canvasToPngBlob(els.output)
+      .then((blob) => download(blob, `hokusai-${current?.id ?? 'camera'}-${Date.now()}.png`))
+      .catch((error: unknown) => showMessage(errorText(error)));
+  });
+
+  // image files: choose or drop
+  els.file.addEventListener('change', () => {
+    const file = els.file.files?.[0];
+    if (file) void stylizeFile(file);
+  });
+  for (const type of ['dragenter', 'dragover'] as const) {
+    els.drop.addEventListener(type, (event) => {
+      event.preventDefault();
+      els.drop.classList.add('over');
+    });
+  }
+  els.drop.addEventListener('dragleave', () => els.drop.classList.remove('over'));
+  els.drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    els.drop.classList.remove('over');
+    const file = event.dataTransfer?.files[0];
+    if (file) void stylizeFile(file);
+  });
+}
+
+function download(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// ---- still images ------------------------------------------------------------------------------------------------
+
+async function stylizeFile(file: File): Promise<void> {
+  clearMessage();
+  if (!current) {
+    showMessage('Pick a style first, then choose the image again.');
+    return;
+  }
+  let net;
+  try {
+    net = (await models.load(current.modelUrl)).net;
+  } catch (error) {
+    showMessage(`The model for “${current.name}” could not be loaded: ${errorText(error)}`);
+    return;
+  }
+  try {
+    setStatus(`Styling ${file.name}…`);
+    const bitmap = await decodeImageFile(file);
+    const ms = await stylizeBitmap(net, bitmap, els.stillOutput, readSettings().strength);
+    bitmap.close();
+    els.still.hidden = false;
+    els.stillInfo.textContent = `${els.stillOutput.width}×${els.stillOutput.height}, ${ms.toFixed(0)} ms`;
+    const blob = await canvasToPngBlob(els.stillOutput);
+    if (stillUrl) URL.revokeObjectURL(stillUrl);
+    stillUrl = URL.createObjectURL(blob);
+    els.stillDownload.href = stillUrl;
+    els.stillDownload.download = `${file.name.replace(/\.[^.]*$/, '')}-${current?.id ?? 'styled'}.png`;
+    els.stillDownload.hidden = false;
+    setStatus(`Styled ${file.name}.`);
+  } catch (error) {
+    showMessage(errorText(error));
+  }
+}
+
+// ---- start -------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  let backend: PageBackend;
+  try {
+    const choice = await chooseBackend(parseBackendParam(params.get('backend')));
+    backend = choice.name;
+    hooks.backend = backend;
+    els.backend.textContent = backend;
+    els.backendNote.textContent = choice.tried.length ? `(skipped ${choice.tried.join('; ')})` : '';
+    watchContextLoss(onGpuLost);
+  } catch (error) {
+    els.backend.textContent = 'none';
+    showMessage(errorText(error));
+    return;
+  }
+  bindControls(backend);
+  try {
+    styles = await fetchStyles(apiBase);
+  } catch (error) {
+    showMessage(`The list of styles could not be loaded: ${errorText(error)}`);
+  }
+  renderPicker();
+  hooks.ready = true;
+  setStatus(styles.length ? 'Pick a style, then start the camera or choose an image.' : '');
+}
+
+window.addEventListener('unhandledrejection', (event) => showMessage(`Unexpected error: ${errorText(event.reason)}`));
+window.addEventListener('error', (event) => showMessage(`Unexpected error: ${event.message}`));
+void main();
