@@ -17,7 +17,7 @@ import {
   importMl5,
   serializeCheckpoint,
 } from '@hokusai/model';
-import { saveCheckpointDir } from '@hokusai/node';
+import { initBackend, saveCheckpointDir } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { TOOL_VERSION } from '../version.ts';
 
@@ -69,6 +69,8 @@ export async function runImportMl5(opts: ImportMl5Options, ctx: CommandContext):
     }
   }
 
+  // a plain data conversion: the CPU backend is always there and exact
+  await initBackend('cpu');
   const hash = createHash('sha256').update(manifestText);
   const net = importMl5({
     manifest,
