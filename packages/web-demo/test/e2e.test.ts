@@ -1,0 +1,218 @@
+/**
+ * End-to-end test of the web demo in a real browser: Debian's Chromium (headless, fake camera, no GPU) driven by
+ * playwright-core against the built page served with a tiny random-init checkpoint. Checks that the live loop
+ * produces frames, that they are styled (differ from the camera frame) exactly like Node's `stylizeTensor` of
+ * the same frame (within a tolerance), that the tensor count is stable, and that failures (model that does not
+ * load, camera denied, lost WebGL context) end as readable messages. Screenshots go to test-artifacts/.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { serializeCheckpoint, stylizeTensor, type NetConfig, type TransformerNet } from '@hokusai/model';
+import { encodeImage, initBackend, saveCheckpointDir } from '@hokusai/node';
+import { startServer, type RunningServer } from '@hokusai/serve';
+import type { Page } from 'playwright-core';
+import { REPO_ROOT, buildDemo, launchChromium, rgbaBase64ToRgb } from './browser-harness.ts';
+import { makeVisibleNet, probeImage, testMeta } from './test-net.ts';
+import type { FrameCapture } from '../src/render-loop.ts';
+
+// Smaller than HALF_NET ([16,32,64], 5 blocks) so that SwiftShader/wasm and Node's cpu backend stay quick.
+const TINY_NET: NetConfig = { arch: 'johnson', channels: [8, 16, 32], residualBlocks: 2 };
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+
+let tmp: string;
+let net: TransformerNet;
+let server: RunningServer;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function openPage(p: Page, query = ''): Promise<void> {
+  await p.goto(`${server.url}/${query}`);
+  await p.waitForFunction(() => window.__hokusai?.ready === true, null, { timeout: 60_000 });
+}
+
+function diffStats(a: Uint8Array, b: Uint8Array): { mean: number; max: number; over: number } {
+  let sum = 0;
+  let max = 0;
+  let over = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs((a[i] ?? 0) - (b[i] ?? 0));
+    sum += d;
+    if (d > max) max = d;
+    if (d > 4) over++;
+  }
+  return { mean: sum / a.length, max, over: over / a.length };
+}
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  tmp = await mkdtemp(join(tmpdir(), 'hokusai-web-e2e-'));
+  const probe = probeImage();
+  net = makeVisibleNet(TINY_NET, 11, probe);
+  // Thumbnail: the network's own output on the probe image.
+  const thumb = tf.tidy(() => tf.round(stylizeTensor(net, probe)));
+  const thumbPng = await encodeImage({ data: Uint8Array.from(await thumb.data()), width: 96, height: 64 }, 'png');
+  tf.dispose([thumb, probe]);
+  const checkpoints = join(tmp, 'checkpoints');
+  await saveCheckpointDir(join(checkpoints, 'tiny'), serializeCheckpoint(net, testMeta('Tiny random net')), { 'thumbnail.png': thumbPng });
+  const probe2 = probeImage();
+  const second = makeVisibleNet(TINY_NET, 12, probe2);
+  probe2.dispose();
+  await saveCheckpointDir(join(checkpoints, 'other'), serializeCheckpoint(second, testMeta('Other random net')));
+  second.dispose();
+
+  const dist = await buildDemo(join(tmp, 'dist'));
+  // The real `hokusai serve`, in-process on loopback, serving the build at / and the checkpoints at /models/.
+  server = await startServer(
+    { port: 0, host: '127.0.0.1', checkpoints, demoDir: dist, engine: 'tfjs', backend: 'cpu', workers: 1, warmupSize: 8, pollMs: 0 },
+    { log: () => undefined },
+  );
+  await server.ready;
+  browser = await launchChromium();
+  page = browser.page;
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.shutdown();
+  net?.dispose();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('web demo in headless Chromium', () => {
+  test('styles the fake camera live, like Node does, with a stable tensor count', async () => {
+    await openPage(page);
+    const backend = await page.evaluate(() => window.__hokusai.backend);
+    console.log(`web demo e2e: page backend = ${backend}`);
+    expect(['webgpu', 'webgl', 'wasm', 'cpu']).toContain(backend);
+    await expect.poll(() => page.getByTestId('backend').textContent()).toBe(backend);
+
+    // The picker lists the served styles; choosing one (keyboard: focus + Space) loads it.
+    await expect.poll(() => page.getByRole('radio').count()).toBe(2);
+    const radio = page.getByRole('radio', { name: 'Tiny random net' });
+    await radio.focus();
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => window.__hokusai.style === 'tiny', null, { timeout: 30_000 });
+
+    await page.getByRole('button', { name: 'Start camera' }).click();
+    await page.waitForFunction(() => window.__hokusai.frames >= 5, null, { timeout: 60_000 });
+    const tensors0 = await page.evaluate(() => window.__hokusai.numTensors());
+    const frames0 = await page.evaluate(() => window.__hokusai.frames);
+    await page.waitForTimeout(3000);
+    const tensors1 = await page.evaluate(() => window.__hokusai.numTensors());
+    const frames1 = await page.evaluate(() => window.__hokusai.frames);
+    console.log(`web demo e2e: ${frames1 - frames0} frames in 3 s, tensors ${tensors0} → ${tensors1}`);
+    expect(frames1).toBeGreaterThan(frames0);
+    expect(tensors1).toBe(tensors0);
+    expect(await page.getByTestId('messages').textContent()).toBe('');
+
+    const cap: FrameCapture = await page.evaluate(() => window.__hokusai.lastFrame());
+    expect(cap.styled).toBe(true);
+    expect(cap.strength).toBe(1);
+    expect(Math.max(cap.width, cap.height)).toBe(256);
+    const input = rgbaBase64ToRgb(cap.input);
+    const output = rgbaBase64ToRgb(cap.output);
+    expect(input.length).toBe(cap.width * cap.height * 3);
+    expect(output.length).toBe(input.length);
+
+    // Styled: far from the camera frame.
+    expect(diffStats(output, input).mean).toBeGreaterThan(20);
+    // Same as Node's stylisation of the same input frame (cpu backend, float32).
+    const expected = tf.tidy(() => {
+      const x = tf.tensor3d(Float32Array.from(input), [cap.height, cap.width, 3]);
+      return tf.round(stylizeTensor(net, x, { strength: 1 })).dataSync();
+    });
+    const nodeOut = Uint8Array.from(expected);
+    const d = diffStats(output, nodeOut);
+    console.log(`web demo e2e: browser vs Node: mean |Δ| ${d.mean.toFixed(3)}, max ${d.max}, >4 levels ${(d.over * 100).toFixed(3)}%`);
+    expect(d.mean).toBeLessThan(1);
+    expect(d.over).toBeLessThan(0.01);
+    // …and not merely "everything is grey": the styled frame has structure.
+    const spread = Math.max(...nodeOut) - Math.min(...nodeOut);
+    expect(spread).toBeGreaterThan(100);
+
+    await page.screenshot({ path: join(ARTIFACTS, 'web-demo-e2e.png'), fullPage: true });
+    await writeFile(join(ARTIFACTS, 'web-demo-e2e.json'), JSON.stringify({ backend, frames: frames1, diff: d }, null, 2));
+
+    // Strength 0 shows the camera frame itself.
+    await page.getByTestId('strength').fill('0');
+    const plain: FrameCapture = await page.evaluate(() => window.__hokusai.lastFrame());
+    expect(diffStats(rgbaBase64ToRgb(plain.output), rgbaBase64ToRgb(plain.input)).max).toBeLessThanOrEqual(1);
+    await page.getByTestId('strength').fill('100');
+
+    // Switching style while running: the next frames use the other network.
+    await page.getByRole('radio', { name: 'Other random net' }).check();
+    await page.waitForFunction(() => window.__hokusai.style === 'other', null, { timeout: 30_000 });
+    const other: FrameCapture = await page.evaluate(() => window.__hokusai.lastFrame());
+    expect(diffStats(rgbaBase64ToRgb(other.output), rgbaBase64ToRgb(other.input)).mean).toBeGreaterThan(20);
+    expect(pageErrors).toEqual([]);
+    await page.getByRole('button', { name: 'Stop camera' }).click();
+  });
+
+  test('styles a chosen image file at full size and offers a PNG download', async () => {
+    await openPage(page);
+    await page.getByRole('radio', { name: 'Tiny random net' }).check();
+    await page.waitForFunction(() => window.__hokusai.style === 'tiny', null, { timeout: 30_000 });
+    await page.getByTestId('file').setInputFiles(join(REPO_ROOT, '..', 'shared', 'images', 'content', 'kodim23.png'));
+    const link = page.getByRole('link', { name: 'Download PNG' });
+    await link.waitFor({ state: 'visible', timeout: 60_000 });
+    const size = await page.evaluate(() => {
+      const c = document.getElementById('still-output') as HTMLCanvasElement;
+      return [c.width, c.height];
+    });
+    expect(size).toEqual([768, 512]);
+    const download = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(download[0].suggestedFilename()).toMatch(/^kodim23-tiny\.png$/);
+    expect(await page.getByTestId('messages').textContent()).toBe('');
+  });
+
+  test('model files come from the Cache API on a reload; a model that fails to load is a readable message', async () => {
+    const ctx = browser.context;
+    const again = await ctx.newPage();
+    let weightFetches = 0;
+    again.on('request', (r) => {
+      if (r.url().endsWith('/models/tiny/weights.bin')) weightFetches++;
+    });
+    await openPage(again);
+    await again.getByRole('radio', { name: 'Tiny random net' }).check();
+    await again.waitForFunction(() => window.__hokusai.style === 'tiny', null, { timeout: 30_000 });
+    expect(weightFetches).toBe(0);
+
+    await again.route('**/models/other/model.json', (route) => route.fulfill({ status: 500, body: 'boom' }));
+    await again.getByRole('radio', { name: 'Other random net' }).check();
+    await expect.poll(() => again.getByTestId('messages').textContent(), { timeout: 20_000 }).toMatch(/could not be loaded.*500/);
+    expect(await again.evaluate(() => window.__hokusai.style)).toBe(null);
+    await again.close();
+  });
+
+  test('camera denied, lost WebGL context, phone viewport: readable messages, never a blank page', async () => {
+    const ctx = browser.context;
+    const denied = await ctx.newPage();
+    await denied.addInitScript(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
+    await openPage(denied);
+    await denied.getByRole('button', { name: 'Start camera' }).click();
+    await expect.poll(() => denied.getByTestId('messages').textContent()).toMatch(/Camera access was denied/);
+    await denied.close();
+
+    // Phone-sized viewport: nothing overflows sideways.
+    await page.setViewportSize({ width: 360, height: 740 });
+    await openPage(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'web-demo-phone.png'), fullPage: true });
+
+    // WebGL forced (headless Chromium has SwiftShader), then its context lost.
+    await openPage(page, '?backend=webgl');
+    expect(await page.evaluate(() => window.__hokusai.backend)).toBe('webgl');
+    expect(await page.evaluate(() => window.__hokusai.loseContext())).toBe(true);
+    await expect.poll(() => page.getByTestId('messages').textContent()).toMatch(/WebGL context was lost/);
+    expect(await page.getByRole('button', { name: 'Start camera' }).isDisabled()).toBe(true);
+  });
+});
