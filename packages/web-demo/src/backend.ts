@@ -49,7 +49,7 @@ async function register(name: PageBackend): Promise<void> {
   }
 }
 
-/** The WebGL renderer string when it is a software rasteriser (SwiftShader, llvmpipe), else null. */
+/** The software rasteriser's name (SwiftShader, llvmpipe…) when WebGL runs on one, else null. */
 export function softwareWebGlRenderer(): string | null {
   try {
     const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
@@ -57,7 +57,8 @@ export function softwareWebGlRenderer(): string | null {
     const info = gl.getExtension('WEBGL_debug_renderer_info');
     const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
     gl.getExtension('WEBGL_lose_context')?.loseContext();
-    return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) ? renderer : null;
+    const software = /swiftshader|llvmpipe|softpipe|software|basic render/i.exec(renderer);
+    return software ? software[0] : null;
   } catch {
     return null;
   }
@@ -73,7 +74,7 @@ async function tryBackend(name: PageBackend, auto: boolean): Promise<string | nu
   if (name === 'webgl' && auto) {
     // WebGL on a software rasteriser is many times slower than wasm (bench/web-fps.ts): only when asked for.
     const software = softwareWebGlRenderer();
-    if (software) return `software renderer (${software}), slower than wasm; force it with ?backend=webgl`;
+    if (software) return `software WebGL (${software}) is slower than wasm; ?backend=webgl forces it`;
   }
   try {
     await register(name);

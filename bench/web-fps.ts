@@ -1,0 +1,85 @@
+// Web demo bench: frames per second of the live camera loop in headless Chromium (Debian's /usr/bin/chromium,
+// fake camera, no GPU) at each processing size, with the backend the page got. Random-init networks (HALF_NET by
+// default; speed does not depend on the weights' values), the page built with Vite and served on loopback.
+// Usage: npx tsx bench/web-fps.ts [--backends auto,wasm,webgl] [--nets half,full] [--sizes 192,256,384,512]
+//        [--seconds 5]
+import { list, parseArgs, printTable } from './bench-util.ts';
+
+const args = parseArgs({ backends: 'auto', nets: 'half', sizes: '192,256,384,512', seconds: '5' });
+const { mkdtemp, rm } = await import('node:fs/promises');
+const { tmpdir } = await import('node:os');
+const { join } = await import('node:path');
+const tf = await import('@tensorflow/tfjs-core');
+const { FULL_NET, HALF_NET, serializeCheckpoint } = await import('@hokusai/model');
+const { initBackend, saveCheckpointDir } = await import('@hokusai/node');
+const { buildDemo, launchChromium, startStaticServer } = await import('../packages/web-demo/test/browser-harness.ts');
+const { makeVisibleNet, probeImage, testMeta } = await import('../packages/web-demo/test/test-net.ts');
+
+await initBackend('cpu');
+const seconds = Number(args['seconds']);
+const tmp = await mkdtemp(join(tmpdir(), 'hokusai-web-fps-'));
+const nets = list(args['nets'] as string);
+const styles = [];
+for (const id of nets) {
+  const config = id === 'full' ? FULL_NET : id === 'half' ? HALF_NET : null;
+  if (!config) throw new Error(`--nets expects half and/or full, got ${id}`);
+  const probe = probeImage();
+  const net = makeVisibleNet(config, 1, probe);
+  const dir = join(tmp, 'checkpoints', id);
+  await saveCheckpointDir(dir, serializeCheckpoint(net, testMeta(`${id} net`)));
+  net.dispose();
+  tf.dispose(probe);
+  styles.push({ id, name: `${id} net`, dir });
+}
+const dist = await buildDemo(join(tmp, 'dist'));
+const server = await startStaticServer(dist, styles);
+const browser = await launchChromium();
+const page = browser.page;
+page.setDefaultTimeout(120_000);
+const rows: string[][] = [];
+const userAgent = await page.evaluate(() => navigator.userAgent);
+
+try {
+  for (const backend of list(args['backends'] as string)) {
+    await page.goto(`${server.url}${backend === 'auto' ? '' : `?backend=${backend}`}`);
+    await page.waitForFunction(() => window.__hokusai?.ready === true || document.getElementById('messages')?.textContent !== '');
+    const got = await page.evaluate(() => window.__hokusai.backend);
+    if (!got) {
+      console.log(`${backend}: ${await page.getByTestId('messages').textContent()}`);
+      continue;
+    }
+    console.log(`requested ${backend}: page runs ${got}; ${await page.locator('#backend-note').textContent()}`);
+    await page.getByRole('button', { name: 'Start camera' }).click();
+    for (const id of nets) {
+      await page.getByRole('radio', { name: `${id} net` }).check();
+      await page.waitForFunction((s) => window.__hokusai.style === s, id);
+      for (const size of list(args['sizes'] as string)) {
+        await page.getByTestId('size').selectOption(size);
+        // Warm-up: two frames at the new size (shader compilation, allocations).
+        const start = await page.evaluate(() => window.__hokusai.frames);
+        await page.waitForFunction((n) => window.__hokusai.frames >= n + 2, start);
+        const f0 = await page.evaluate(() => window.__hokusai.frames);
+        const t0 = performance.now();
+        await page.waitForTimeout(seconds * 1000);
+        // At least 3 frames per measurement, whatever --seconds says (slow backends).
+        await page.waitForFunction((n) => window.__hokusai.frames >= n + 3, f0);
+        const f1 = await page.evaluate(() => window.__hokusai.frames);
+        const elapsed = (performance.now() - t0) / 1000;
+        const fps = (f1 - f0) / elapsed;
+        const dims = (await page.locator('#dims').textContent()) ?? '';
+        const ms = (await page.locator('#ms').textContent()) ?? '';
+        const tensors = await page.evaluate(() => window.__hokusai.numTensors());
+        rows.push([got, id, size, dims, fps.toFixed(2), ms.replace(' ms/frame', ''), String(tensors)]);
+        console.log(`  ${got} ${id} ${size}: ${fps.toFixed(2)} fps (${f1 - f0} frames in ${elapsed.toFixed(1)} s)`);
+      }
+    }
+    await page.getByRole('button', { name: 'Stop camera' }).click();
+  }
+} finally {
+  await browser.close();
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+}
+const chromiumVersion = /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? userAgent;
+console.log(`\nheadless Chromium ${chromiumVersion} (--disable-gpu), fake camera; ${seconds}+ s and 3+ frames per row\n`);
+printTable(['backend', 'net', 'size', 'frame', 'fps', 'ms/frame (avg)', 'tensors'], rows);
