@@ -1,4 +1,277 @@
-// Placeholder: the `train` command module (filled in by its owner). Exports the command specs it defines.
-import type { CommandSpec } from '../command.ts';
+/**
+ * `hokusai train`: trains one transformation network per style against the perceptual losses (Johnson et al.
+ * 2016, "Perceptual Losses for Real-Time Style Transfer and Super-Resolution") on the engine the machine has.
+ * This module wires the CLI options to the trainer (src/train/): preset and resume resolution, preflight,
+ * backend, loss network, data, checkpoints, progress, and the final "how to use it" lines.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../train/tfjs-op-handler.ts';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve, relative } from 'node:path';
+import {
+  FULL_NET,
+  HALF_NET,
+  HokusaiError,
+  InvalidArgumentError,
+  TransformerNet,
+  WeightsError,
+  serializeCheckpoint,
+  type CheckpointMeta,
+} from '@hokusai/model';
+import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
+import * as hokusaiNode from '@hokusai/node';
+import { initBackend, saveCheckpointDir, writeImage } from '@hokusai/node';
+import { defineCommand, type CommandContext } from '../command.ts';
+import { createProgress } from '../progress.ts';
+import { TOOL_VERSION } from '../version.ts';
+import { trainSchema, type TrainOptions } from '../train/options.ts';
+import { PRESETS } from '../train/presets.ts';
+import { preflight } from '../train/preflight.ts';
+import { TrainingData, decodeFit, decodeResized, holdOut, scanImages } from '../train/dataset.ts';
+import { Trainer, autoMicroBatch, type SampleImage, type TrainerIO } from '../train/trainer.ts';
+import { resolveResume, readJson, writeText } from '../train/run-dir.ts';
 
-export const commands: CommandSpec[] = [];
+const SHARED_STYLES = '../shared/images/styles';
+const MAX_PIXELS = 64_000_000;
+
+/** Keys a resumed run may change (engine and bookkeeping); everything else comes from the run's config.json. */
+const RESUME_OVERRIDABLE = new Set(['iterations', 'epochs', 'backend', 'microBatch', 'prefetch', 'logEvery', 'sampleEvery', 'checkpointEvery', 'keep', 'out', 'resume']);
+
+function defaults(): TrainOptions {
+  return trainSchema.parse({});
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Preset values fill every option still at its default (explicit options win). */
+export function applyPreset(options: TrainOptions): TrainOptions {
+  if (!options.preset) return options;
+  const preset = PRESETS[options.preset];
+  const d = defaults() as Record<string, unknown>;
+  const out = { ...options } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(preset.options)) if (same(out[k], d[k])) out[k] = v;
+  if (options.style.length === 0) out.style = [join(SHARED_STYLES, preset.style)];
+  out.name ??= options.preset;
+  return trainSchema.parse(out);
+}
+
+/** On resume, the run's saved options are used except the few a resumed run may change. */
+async function applyResume(options: TrainOptions, ctx: CommandContext): Promise<{ options: TrainOptions; dir: string | null }> {
+  if (!options.resume) return { options, dir: null };
+  const dir = await resolveResume(options.out, options.resume);
+  const savedPath = join(options.out, 'config.json');
+  const saved = await readJson<Record<string, unknown>>(savedPath).catch(() => null);
+  if (!saved) {
+    ctx.log(`resume: no ${savedPath}; using the options given on this command line`);
+    return { options, dir };
+  }
+  const d = defaults() as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...saved };
+  const given = options as Record<string, unknown>;
+  for (const k of RESUME_OVERRIDABLE) if (given[k] !== undefined && (!same(given[k], d[k]) || k === 'out' || k === 'resume')) merged[k] = given[k];
+  const changed = Object.keys(given).filter((k) => !RESUME_OVERRIDABLE.has(k) && !same(given[k], d[k]) && !same(given[k], saved[k]));
+  if (changed.length > 0) {
+    ctx.log(`resume: ignoring ${changed.map((k) => `--${k}`).join(', ')} (a resumed run keeps its saved options: ${savedPath})`);
+  }
+  return { options: trainSchema.parse(merged), dir };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+async function loadVggWeights(options: TrainOptions): Promise<{ weights: VggWeights; sha: string | undefined }> {
+  if (options.weights) {
+    const bytes = new Uint8Array(await readFile(options.weights));
+    return { weights: await readKerasVggH5(bytes, options.lossNet), sha: sha256(bytes) };
+  }
+  const loader = (hokusaiNode as Record<string, unknown>).loadLossWeights as
+    | ((o: { lossNet: string; cacheDir: string }) => Promise<VggWeights>)
+    | undefined;
+  if (!loader) {
+    throw new WeightsError(`--weights: expected a Keras ${options.lossNet} notop .h5 file (no weights cache is available in this build); got none`);
+  }
+  return { weights: await loader({ lossNet: options.lossNet, cacheDir: options.cacheDir }), sha: undefined };
+}
+
+/** Bytes one checkpoint takes: model weights + trainer copy + two Adam moments (float32), plus slack. */
+function checkpointBytes(width: 'full' | 'half'): number {
+  const params = width === 'full' ? 1_679_235 : 430_000;
+  return params * 4 * 4 + 100_000;
+}
+
+export async function runTrain(input: TrainOptions, ctx: CommandContext): Promise<void> {
+  let options = applyPreset(input);
+  const resumed = await applyResume(options, ctx);
+  options = resumed.options;
+  if (options.styleBlend.length > 0 && options.styleBlend.length !== options.style.length) {
+    throw new InvalidArgumentError(`--style-blend: expected one weight per --style (${options.style.length}), got ${options.styleBlend.length}`);
+  }
+  const validationDir = /^\d+$/.test(options.validation) ? null : options.validation;
+  const { files: allFiles } = await preflight({
+    styles: options.style,
+    dataset: options.dataset,
+    weights: options.weights,
+    out: options.out,
+    needBytes: checkpointBytes(options.width) * (options.keep + 2) + 20_000_000,
+  });
+
+  // Engine, loss network, style targets.
+  const backend = await initBackend(options.backend, ctx.log);
+  ctx.log(`backend: ${backend.name} (${backend.reason})`);
+  const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
+  const loss = PerceptualLoss.fromWeights(vggWeights, {
+    contentLayers: options.contentLayers,
+    styleLayers: options.styleLayers,
+    contentWeight: options.contentWeight,
+    styleWeight: options.styleWeight,
+    tvWeight: options.tvWeight,
+  });
+  const styleRefs: { file: string; sha256: string; weight: number }[] = [];
+  const styleImages: { image: tf.Tensor3D; weight: number }[] = [];
+  for (let i = 0; i < options.style.length; i++) {
+    const file = options.style[i]!;
+    const weight = options.styleBlend[i] ?? 1;
+    const img = await decodeFit(file, options.styleSize, MAX_PIXELS);
+    styleImages.push({ image: tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]), weight });
+    styleRefs.push({ file: basename(file), sha256: sha256(new Uint8Array(await readFile(file))), weight });
+  }
+  loss.setStyle(styleImages);
+  for (const s of styleImages) s.image.dispose();
+
+  // Data: training images, held-out validation images, fixed sample images.
+  let trainFiles = allFiles;
+  let validationFiles: string[] = [];
+  if (validationDir) validationFiles = await scanImages(validationDir);
+  else {
+    const count = Math.min(Number(options.validation), Math.floor(allFiles.length / 5));
+    ({ train: trainFiles, validation: validationFiles } = holdOut(allFiles, count, options.seed));
+  }
+  const iterations = options.epochs !== undefined ? Math.ceil((options.epochs * trainFiles.length) / options.batchSize) : options.iterations;
+  const microBatch = options.microBatch > 0 ? options.microBatch : autoMicroBatch(backend.name, options.imageSize, options.batchSize);
+  const data = new TrainingData(
+    trainFiles,
+    { imageSize: options.imageSize, batchSize: options.batchSize, seed: options.seed, flip: options.flip, maxScale: options.scaleAugment, maxPixels: MAX_PIXELS, cacheBytes: 256_000_000 },
+    ctx.log,
+  );
+  const validation = await Promise.all(validationFiles.map((f) => data.centerCrop(f, options.imageSize)));
+  const sampleFiles = (validationFiles.length > 0 ? validationFiles : trainFiles).slice(0, 2);
+  const samples: SampleImage[] = [];
+  for (const f of sampleFiles) {
+    const img = await decodeResized(f, options.sampleSize, MAX_PIXELS);
+    samples.push({ name: basename(f).replace(/\.[^.]+$/, ''), data: new Uint8Array(img.data), width: img.width, height: img.height });
+  }
+
+  // Network and trainer.
+  const net = TransformerNet.create(options.width === 'half' ? HALF_NET : FULL_NET, options.seed);
+  const name = options.name ?? (options.style.length === 1 ? basename(options.style[0]!).replace(/\.[^.]+$/, '') : 'blend');
+  const training = { ...options, iterations, microBatch, backend: backend.name };
+  const meta: Omit<CheckpointMeta, 'step' | 'losses' | 'createdAt'> = {
+    formatVersion: 1,
+    name,
+    styleImages: styleRefs,
+    lossNetwork: { name: options.lossNet, ...(weightsSha ? { weightsSha256: weightsSha } : {}) },
+    training,
+    command: ['hokusai', ...process.argv.slice(2)].map(quoteArg).join(' '),
+    toolVersion: TOOL_VERSION,
+  };
+  const io: TrainerIO = {
+    async saveCheckpoint(dir, m, extra) {
+      const full = { ...meta, ...m, createdAt: new Date().toISOString() } as CheckpointMeta;
+      await saveCheckpointDir(dir, serializeCheckpoint(net, full), extra);
+    },
+    async writeImage(path, image) {
+      await writeImage(path, { data: image.data, width: image.width, height: image.height }, { format: 'jpeg', quality: 90 });
+    },
+  };
+  const poisonEnv = process.env.HOKUSAI_TEST_POISON_STEPS;
+  const trainer = new Trainer(
+    net,
+    loss,
+    data,
+    io,
+    {
+      out: options.out,
+      iterations,
+      batchSize: options.batchSize,
+      imageSize: options.imageSize,
+      microBatch,
+      lr: options.lr,
+      lrDecay: options.lrDecay,
+      checkpointEvery: options.checkpointEvery,
+      keep: options.keep,
+      sampleEvery: options.sampleEvery,
+      logEvery: options.logEvery,
+      prefetch: options.prefetch,
+      backend: backend.name,
+      weights: options,
+      meta: meta as unknown as Record<string, unknown>,
+      ...(poisonEnv
+        ? { poison: { steps: poisonEnv.replace(/^always:/, '').split(',').map(Number), once: !poisonEnv.startsWith('always:') } }
+        : {}),
+    },
+    ctx.log,
+  );
+  try {
+    if (resumed.dir) {
+      const state = await trainer.restore(resumed.dir);
+      ctx.log(`resumed from ${resumed.dir} at step ${state.step} (learning rate × ${state.lrScale})`);
+    }
+    await writeText(join(options.out, 'config.json'), JSON.stringify({ ...options, resume: undefined, iterations }, null, 2) + '\n');
+    ctx.log(
+      `training ${name}: ${net.parameterCount().toLocaleString('en')} parameters (${options.width}), ${trainFiles.length} images` +
+        `${validationFiles.length ? ` + ${validationFiles.length} held out` : ''}, ${iterations} steps of ${options.batchSize}×${options.imageSize}² ` +
+        `(micro-batches of ${microBatch}), ${options.lossNet} loss, out ${options.out}`,
+    );
+    const progress = createProgress({ total: iterations, label: 'train', unit: 'steps', fields: { loss: 0, 'img/s': 0 }, log: ctx.log });
+    progress.update(trainer.step);
+    let result;
+    try {
+      result = await trainer.run({
+        signal: ctx.signal,
+        validation,
+        samples,
+        onProgress: (step, l, ips) =>
+          progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, 'img/s': Math.round(ips * 100) / 100 }),
+      });
+    } finally {
+      progress.stop();
+    }
+    if (data.bad.size > 0) ctx.log(`skipped ${data.bad.size} unreadable image(s) of ${trainFiles.length} (listed above)`);
+    if (result.interrupted) {
+      throw new HokusaiError(
+        'INTERRUPTED',
+        `interrupted at step ${result.step}: checkpoint written; continue with\n  hokusai train --out ${options.out} --resume latest`,
+      );
+    }
+    const finalDir = await trainer.saveFinal();
+    const rel = relative(process.cwd(), resolve(finalDir)) || finalDir;
+    ctx.log(
+      `done: ${result.step} steps, loss ${result.firstLoss?.toPrecision(4)} → ${result.lastLoss?.toPrecision(4)}` +
+        `${result.rollbacks ? `, ${result.rollbacks} rollback(s)` : ''}\nmodel: ${rel}\n` +
+        `use it:\n  hokusai stylize --model ${rel} photo.jpg --out styled.jpg\n  hokusai serve --checkpoints ${relative(process.cwd(), resolve(options.out)) || '.'}`,
+    );
+    ctx.out(`${rel}\n`);
+  } finally {
+    trainer.dispose();
+    loss.dispose();
+    net.dispose();
+  }
+}
+
+export const trainCommand = defineCommand({
+  name: 'train',
+  summary: 'train a fast style-transfer network for a style (Johnson et al. 2016)',
+  schema: trainSchema,
+  configFile: true,
+  run: runTrain,
+});
+
+export const commands = [trainCommand];

@@ -6,7 +6,10 @@
  */
 import { z } from 'zod';
 import { backendOption, cacheDirOption, lossNetOption, weightsOption } from '../common-options.ts';
+import { defaultLossWeights } from '@hokusai/losses';
 import { PRESET_NAMES } from './presets.ts';
+
+const LOSS_DEFAULTS = defaultLossWeights('vgg16');
 
 export const DEFAULT_CONTENT_LAYERS = { relu2_2: 1 };
 export const DEFAULT_STYLE_LAYERS = { relu1_2: 1, relu2_2: 1, relu3_3: 1, relu4_3: 1 };
@@ -19,9 +22,9 @@ export const trainSchema = z.object({
   imageSize: z.number().int().min(16).default(256).describe('training crop size (pixels)'),
   scaleAugment: z.number().min(1).max(2).default(1).describe('random scale augmentation: shorter side × U(1, x) before cropping (1 = off)'),
   flip: z.boolean().default(true).describe('random horizontal flips'),
-  contentWeight: z.number().min(0).default(1).describe('content loss weight'),
-  styleWeight: z.number().min(0).default(1e5).describe('style loss weight'),
-  tvWeight: z.number().min(0).default(1e-6).describe('total-variation loss weight'),
+  contentWeight: z.number().min(0).default(LOSS_DEFAULTS.contentWeight).describe('content loss weight (default calibrated for the default layers: docs/losses.md)'),
+  styleWeight: z.number().min(0).default(LOSS_DEFAULTS.styleWeight).describe('style loss weight'),
+  tvWeight: z.number().min(0).default(LOSS_DEFAULTS.tvWeight).describe('total-variation loss weight'),
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
   lossNet: lossNetOption,
