@@ -46,11 +46,30 @@ function convIn(x: tf.Tensor4D, w: Get, conv: string, norm: string, stride: numb
   return relu ? tf.relu(n) : n;
 }
 
+/**
+ * TF's `conv2d_transpose(x, W, [N,2H,2W,out], stride 2, 'SAME')` for a 3×3 kernel W [3,3,out,in]:
+ * out[2i+ky, 2j+kx] += x[i,j] · W[ky,kx]ᵀ, the row/column at 2H/2W dropped. Computed as zero insertion
+ * (z[2i] = x[i], z[2i+1] = 0), 2 zero rows/columns before, and a valid 3×3 conv with the spatially flipped,
+ * in/out-swapped kernel. Same result as tf.conv2dTranspose, but only plain conv2d/pad/reshape kernels, which are
+ * fast and have gradients on every backend (wasm's Conv2DBackpropInput is a slow scalar loop upstream).
+ */
+export function convTranspose3x3Stride2(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    if (kernel.shape[0] !== 3 || kernel.shape[1] !== 3 || kernel.shape[3] !== c) {
+      throw new Error(`convTranspose3x3Stride2: expected kernel [3,3,out,${c}], got [${kernel.shape.join(',')}]`);
+    }
+    const gap = (t: tf.Tensor): tf.Tensor => tf.pad(t, [[0, 0], [0, 0], [0, 1], [0, 0]]);
+    const wide = tf.reshape(gap(tf.reshape(x, [n * h, w, 1, c])), [n, h, 1, 2 * w * c]);
+    const z = tf.reshape(gap(wide), [n, 2 * h, 2 * w, c]);
+    const zp = tf.pad(z, [[0, 0], [2, 0], [2, 0], [0, 0]]) as tf.Tensor4D;
+    const k = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    return tf.conv2d(zp, k, 1, 'valid');
+  });
+}
+
 function deconvIn(x: tf.Tensor4D, w: Get, conv: string, norm: string): tf.Tensor4D {
-  const kernel = w(`${conv}.weight`) as tf.Tensor4D;
-  const [n, h, wd] = x.shape;
-  const out = kernel.shape[2];
-  const y = tf.conv2dTranspose(x, kernel, [n, 2 * h, 2 * wd, out], 2, 'same');
+  const y = convTranspose3x3Stride2(x, w(`${conv}.weight`) as tf.Tensor4D);
   return tf.relu(instanceNorm(y, w(`${norm}.weight`) as tf.Tensor1D, w(`${norm}.bias`) as tf.Tensor1D, ENGSTROM_IN_EPS));
 }
 

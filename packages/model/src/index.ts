@@ -17,7 +17,7 @@ export {
   planReflectPad,
   JOHNSON_IN_EPS,
 } from './transformer-net.ts';
-export { engstromWeightSpecs, ENGSTROM_IN_EPS } from './engstrom-net.ts';
+export { engstromWeightSpecs, convTranspose3x3Stride2, ENGSTROM_IN_EPS } from './engstrom-net.ts';
 export { instanceNorm } from './instance-norm.ts';
 export { reflectionPad2d, mirrorPadBackward, mirrorPadGradConfig, registerMirrorPadGradient } from './reflection-pad.ts';
 export {

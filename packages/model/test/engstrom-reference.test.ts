@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import sharp from 'sharp';
-import { importMl5, stylizeTensor, TransformerNet, WeightsError } from '@hokusai/model';
+import { convTranspose3x3Stride2, importMl5, stylizeTensor, TransformerNet, WeightsError } from '@hokusai/model';
 
 const REF = join(import.meta.dirname, '../../../../shared/reference-models');
 
@@ -107,5 +107,34 @@ describe('Engstrom network imported from ml5', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     net.dispose();
+  });
+});
+
+describe('convTranspose3x3Stride2', () => {
+  it("equals tf.conv2dTranspose(…, 2, 'same') (odd and even sizes) and has its gradient", async () => {
+    const prev = tf.getBackend();
+    await import('@tensorflow/tfjs-backend-cpu');
+    await tf.setBackend('cpu');
+    for (const [h, w] of [
+      [3, 4],
+      [5, 5],
+    ] as const) {
+      const x = tf.randomNormal([2, h, w, 3], 0, 1, 'float32', h) as tf.Tensor4D;
+      const k = tf.randomNormal([3, 3, 2, 3], 0, 1, 'float32', w) as tf.Tensor4D;
+      const ours = convTranspose3x3Stride2(x, k);
+      const ref = tf.conv2dTranspose(x, k, [2, 2 * h, 2 * w, 2], 2, 'same');
+      expect(ours.shape).toEqual(ref.shape);
+      const d = tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0]!;
+      expect(d).toBeLessThan(1e-5);
+      const up = tf.randomNormal(ref.shape, 0, 1, 'float32', 7);
+      const [gx1, gk1] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(convTranspose3x3Stride2(a as tf.Tensor4D, b as tf.Tensor4D), up)))([x, k]);
+      const [gx2, gk2] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 2 * h, 2 * w, 2], 2, 'same'), up)),
+      )([x, k]);
+      expect(tf.max(tf.abs(tf.sub(gx1!, gx2!))).dataSync()[0]!).toBeLessThan(1e-4);
+      expect(tf.max(tf.abs(tf.sub(gk1!, gk2!))).dataSync()[0]!).toBeLessThan(1e-4);
+      tf.dispose([x, k, ours, ref, up, gx1!, gk1!, gx2!, gk2!]);
+    }
+    await tf.setBackend(prev);
   });
 });
