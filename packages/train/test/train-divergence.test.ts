@@ -1,0 +1,84 @@
+// Divergence guard: a NaN loss injected at step k (the trainer's test hook, as HOKUSAI_TEST_POISON_STEPS does
+// for the CLI) rolls back to the last good snapshot, halves the learning rate, says so, and training finishes;
+// a loss that stays bad stops the run with DIVERGED.
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HokusaiError, TransformerNet } from '@hokusai/model';
+import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
+import { DivergenceGuard } from '../src/train/divergence.ts';
+import { TrainingData, scanImages } from '../src/train/dataset.ts';
+import { useCpu, tempDir, makeImages, standInLoss, STAND_IN_WEIGHTS, testIO } from './train-helpers.ts';
+
+let files: string[] = [];
+beforeAll(async () => {
+  await useCpu();
+  const dir = await tempDir('div-data');
+  await makeImages(dir, 4);
+  files = await scanImages(dir);
+});
+
+function setup(out: string, over: Partial<TrainerConfig>): { trainer: Trainer; logs: string[]; dispose(): void } {
+  const net = TransformerNet.create({ arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 }, 1);
+  const loss = standInLoss();
+  const data = new TrainingData(files, { imageSize: 16, batchSize: 2, seed: 1, flip: false, maxScale: 1, maxPixels: 1e7, cacheBytes: 1e6 });
+  const logs: string[] = [];
+  const trainer = new Trainer(
+    net,
+    loss,
+    data,
+    testIO,
+    { out, iterations: 8, batchSize: 2, imageSize: 16, microBatch: 2, lr: 1e-2, lrDecay: 0, checkpointEvery: 4, keep: 2, sampleEvery: 0, logEvery: 1, prefetch: 2, backend: 'cpu', weights: STAND_IN_WEIGHTS, meta: {}, snapshotEvery: 2, ...over },
+    (l) => logs.push(l),
+  );
+  return {
+    trainer,
+    logs,
+    dispose() {
+      trainer.dispose();
+      net.dispose();
+      loss.dispose();
+    },
+  };
+}
+
+describe('divergence guard', () => {
+  it('rolls back on a NaN loss, lowers the learning rate and finishes', async () => {
+    const before = tf.memory().numTensors;
+    const out = await tempDir('div-once');
+    const t = setup(out, { poison: { steps: [5], once: true } });
+    const r = await t.trainer.run({});
+    expect(r.step).toBe(8);
+    expect(r.rollbacks).toBe(1);
+    expect(t.trainer.lrScale).toBe(0.5);
+    expect(t.logs.some((l) => /divergence at step 5: loss is NaN.*rolled back to step 4.*×0\.5/.test(l))).toBe(true);
+    const records = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step: number; lr: number; event?: string });
+    expect(records.some((x) => x.event?.includes('rolled back'))).toBe(true);
+    const last = records.filter((x) => !x.event).pop()!;
+    expect(last.step).toBe(8);
+    expect(last.lr).toBeCloseTo(5e-3, 10);
+    t.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('stops with DIVERGED when the loss stays bad', async () => {
+    const t = setup(await tempDir('div-always'), { poison: { steps: [3], once: false }, divergence: { maxRetries: 2 } });
+    const err = await t.trainer.run({}).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(HokusaiError);
+    expect((err as HokusaiError).code).toBe('DIVERGED');
+    expect((err as Error).message).toMatch(/^DIVERGED: training failed 3 times/);
+    t.dispose();
+  });
+
+  it('flags exploding losses against the recent median', () => {
+    const g = new DivergenceGuard({ warmup: 3, explodeFactor: 10 });
+    for (let i = 0; i < 5; i++) expect(g.check(i, 1 + i * 0.1).ok).toBe(true);
+    expect(g.check(5, 50).ok).toBe(false);
+    expect(g.check(5, 5).ok).toBe(true);
+    expect(g.check(6, Infinity).ok).toBe(false);
+  });
+});
