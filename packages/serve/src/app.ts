@@ -27,7 +27,8 @@ export function describeStyle(s: Style) {
     id: s.id,
     name: s.name,
     thumbnailUrl: s.thumbnail ? `/models/${s.id}/${s.thumbnail}` : null,
-    modelUrl: `/models/${s.id}/model.json`,
+    modelUrl: `/models/${s.id}/`,
+    modelUrlFloat16: s.float16 ? `/models/${s.id}/f16/` : null,
     stylizeUrl: `/v1/styles/${s.id}/stylize`,
     architecture: s.config,
     engine: s.engine,
@@ -191,6 +192,16 @@ export function createApp(ctx: ServerContext): express.Express {
     res.sendFile(join(style.dir, file), { dotfiles: 'deny' }, (err) => {
       if (err) next(new NotFoundError(`Style ${style.id}: ${file} is no longer readable`));
     });
+  });
+
+  // The float16 variant, generated from the checkpoint at load time (held in memory).
+  app.get('/models/:id/f16/:file', (req, res) => {
+    const style = styleOr404(req.params.id);
+    const name = req.params.file as 'model.json' | 'weights.bin' | 'meta.json';
+    const data = style.float16 && Object.hasOwn(style.float16, name) ? style.float16[name] : undefined;
+    if (!data) throw new NotFoundError(`Style ${style.id} has no float16 file ${JSON.stringify(String(req.params.file).slice(0, 64))}`);
+    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+    res.type(name.endsWith('.json') ? 'application/json' : 'application/octet-stream').send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
 
   // The web demo (Vite build), else a page saying how to build it.

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { HokusaiError, parseCheckpoint, stylizeTensor, TransformerNet, type ErrorCode } from '@hokusai/model';
+import { HokusaiError, parseCheckpoint, serializeCheckpoint, stylizeTensor, TransformerNet, type ErrorCode } from '@hokusai/model';
 import { initBackend } from '@hokusai/node';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { exportOnnx, ONNX_INPUT, ONNX_MIN_SIDE, ONNX_OUTPUT } from './onnx-export.ts';
@@ -113,6 +113,12 @@ async function load(id: string, version: number, files: { modelJson: string; wei
     const parsed = parseCheckpoint(files);
     net = parsed.net;
     const meta = parsed.meta as Record<string, unknown>;
+    let float16: { modelJson: string; weightsBin: Uint8Array; metaJson: string } | undefined;
+    try {
+      float16 = serializeCheckpoint(net, parsed.meta, { float16: true });
+    } catch {
+      float16 = undefined; // a weight beyond float16's range: no half-size variant
+    }
     const model = engine === 'onnx' ? await onnxModel(net, meta) : tfjsModel(net);
     if (engine === 'onnx') {
       net.dispose();
@@ -128,7 +134,7 @@ async function load(id: string, version: number, files: { modelJson: string; wei
       previous.retired = true;
       release(previous);
     }
-    send({ type: 'loaded', id, version, ok: true, engine, meta, config: { ...parsed.net.config }, warmupMs });
+    send({ type: 'loaded', id, version, ok: true, engine, meta, config: { ...parsed.net.config }, warmupMs, ...(float16 ? { float16 } : {}) });
   } catch (error) {
     net?.dispose();
     send({ type: 'loaded', id, version, ok: false, error: wire(error) });
@@ -165,6 +171,12 @@ let chain: Promise<void> = ready;
 port.on('message', (m: ToWorker) => {
   chain = chain.then(async () => {
     if (m.type === 'load') await load(m.id, m.version, m.files);
+    else if (m.type === 'close') {
+      for (const model of models.values()) model.dispose();
+      models.clear();
+      port.close();
+      process.exit(0);
+    }
     else if (m.type === 'unload') {
       const model = models.get(m.id);
       models.delete(m.id);

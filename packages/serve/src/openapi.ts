@@ -100,6 +100,13 @@ export function buildOpenApi(opts: { maxSize: number; maxBodyBytes: number; maxP
         },
       },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/models/{id}/f16/{file}': {
+        get: {
+          summary: 'The checkpoint with float16 weights (generated at load): model.json, weights.bin, meta.json',
+          parameters: [idParam, { name: 'file', in: 'path', required: true, schema: { type: 'string', enum: ['model.json', 'weights.bin', 'meta.json'] } }],
+          responses: { 200: { description: 'the file' }, 404: errorResponse('no such style or file') },
+        },
+      },
       '/models/{id}/{file}': {
         get: {
           summary: 'Browser-ready checkpoint files: model.json, weights.bin (and float16 variants if present), meta.json, thumbnail',

@@ -30,6 +30,8 @@ export interface Style {
   thumbnail: string | undefined;
   loadedAt: string;
   warmupMs: number;
+  /** Float16 variant of the checkpoint, generated at load (served at /models/<id>/f16/…), if every weight fits. */
+  float16: { 'model.json': Uint8Array; 'weights.bin': Uint8Array; 'meta.json': Uint8Array } | undefined;
 }
 
 export interface RegistryOptions {
@@ -175,6 +177,13 @@ export class StyleRegistry {
         thumbnail: names.find((n) => n.startsWith('thumbnail.')) ?? names.find((n) => n.startsWith('style.')),
         loadedAt: new Date().toISOString(),
         warmupMs: result.warmupMs,
+        float16: result.float16
+          ? {
+              'model.json': Buffer.from(result.float16.modelJson, 'utf8'),
+              'weights.bin': result.float16.weightsBin,
+              'meta.json': Buffer.from(result.float16.metaJson, 'utf8'),
+            }
+          : undefined,
       };
       this.styles.set(id, style);
       this.broken.delete(id);

@@ -48,6 +48,7 @@ export interface LoadResult {
   meta: Record<string, unknown>;
   config: Record<string, unknown>;
   warmupMs: number;
+  float16?: { modelJson: string; weightsBin: Uint8Array; metaJson: string };
 }
 
 interface Job {
@@ -117,7 +118,7 @@ export class InferencePool {
           const pending = slot.pendingLoads.get(m.id);
           if (pending && pending.version === m.version) {
             slot.pendingLoads.delete(m.id);
-            if (m.ok) pending.resolve({ engine: m.engine, meta: m.meta, config: m.config, warmupMs: m.warmupMs });
+            if (m.ok) pending.resolve({ engine: m.engine, meta: m.meta, config: m.config, warmupMs: m.warmupMs, ...(m.float16 ? { float16: m.float16 } : {}) });
             else pending.reject(fromWire(m.error));
           }
         } else if (m.type === 'result') {
@@ -229,7 +230,11 @@ export class InferencePool {
     this.onQueueChange(this.queue.length, this.busy);
   }
 
-  /** Waits for running jobs (queued ones are refused), then stops every worker. */
+  /**
+   * Refuses queued jobs, lets running ones finish, then asks every worker to release its models and end.
+   * A worker still busy after `timeoutMs` is waited for (at most its current forward pass) rather than terminated:
+   * terminating a thread while onnxruntime runs in it aborts the whole process.
+   */
   async close(timeoutMs = 10_000): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) {
@@ -237,7 +242,22 @@ export class InferencePool {
       job.reject(new HokusaiError('NOT_READY', 'The server is shutting down'));
     }
     const until = Date.now() + timeoutMs;
-    while (this.busy > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+    const slots = this.slots.splice(0);
+    await Promise.all(
+      slots.map(async (slot) => {
+        const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+        slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
+        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, until - Date.now())).unref());
+        if ((await Promise.race([exited, timer])) === 'timeout') {
+          if (slot.job) {
+            // Terminating it now would abort the process: wait for this one forward pass (queued jobs are gone).
+            this.opts.log('shutdown: a worker is still inside an inference; waiting for that forward pass to end');
+            await exited;
+          } else {
+            await slot.worker.terminate();
+          }
+        }
+      }),
+    );
   }
 }

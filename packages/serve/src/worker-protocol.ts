@@ -17,6 +17,8 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'load'; id: string; version: number; files: { modelJson: string; weightsBin: Uint8Array; metaJson: string } }
   | { type: 'unload'; id: string }
+  /** Finish queued messages, release every model, end the thread (terminating a thread inside onnxruntime aborts the process). */
+  | { type: 'close' }
   | {
       type: 'run';
       job: number;
@@ -46,6 +48,8 @@ export type FromWorker =
       meta: Record<string, unknown>;
       config: Record<string, unknown>;
       warmupMs: number;
+      /** The same network with float16 weights (browser download half the size), when every weight fits. */
+      float16?: { modelJson: string; weightsBin: Uint8Array; metaJson: string };
     }
   | { type: 'loaded'; id: string; version: number; ok: false; error: WireError }
   | { type: 'result'; job: number; ok: true; pixels: Uint8Array; inferenceMs: number; engine: EngineName }

@@ -8,10 +8,10 @@ import { rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { stylizeTensor } from '@hokusai/model';
+import { parseCheckpoint, stylizeTensor } from '@hokusai/model';
 import { initBackend, loadCheckpointDir, readImage } from '@hokusai/node';
 import { startServer, type RunningServer } from '../src/index.ts';
-import { tempDir, testImage, writeTinyCheckpoint } from './helpers.ts';
+import { TINY_NET, tempDir, testImage, writeTinyCheckpoint } from './helpers.ts';
 import { json, rawRequest } from './http-client.ts';
 
 let server: RunningServer;
@@ -138,6 +138,16 @@ describe('styles and model files', () => {
     const weights = await rawRequest(server.url, { path: '/models/tiny/weights.bin' });
     expect(weights.status).toBe(200);
     expect(weights.body.length).toBeGreaterThan(1000);
+    // The float16 variant: half the bytes, and a valid checkpoint of the same network.
+    const style = json(await rawRequest(server.url, { path: '/v1/styles/tiny' })) as { modelUrl: string; modelUrlFloat16: string };
+    expect(style).toMatchObject({ modelUrl: '/models/tiny/', modelUrlFloat16: '/models/tiny/f16/' });
+    const f16 = await Promise.all(['model.json', 'weights.bin', 'meta.json'].map((f) => rawRequest(server.url, { path: `/models/tiny/f16/${f}` })));
+    expect(f16.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(f16[1]!.body.length).toBe(weights.body.length / 2);
+    const parsed = parseCheckpoint({ modelJson: f16[0]!.body.toString(), weightsBin: new Uint8Array(f16[1]!.body), metaJson: f16[2]!.body.toString() });
+    expect(parsed.net.config).toEqual(TINY_NET);
+    parsed.net.dispose();
+    expect((await rawRequest(server.url, { path: '/models/tiny/f16/thumbnail.jpg' })).status).toBe(404);
   });
 
   it('answers 404 for unknown styles and any path traversal attempt', async () => {
