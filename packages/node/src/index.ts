@@ -36,3 +36,17 @@ export {
   KERNEL_FIXES,
   type KernelFix,
 } from './kernels/index.ts';
+export { download, md5File, type DownloadOptions } from './download.ts';
+export {
+  loadLossWeights,
+  importLossWeights,
+  listLossWeights,
+  fetchLossWeights,
+  weightsCacheDir,
+  OFFICIAL_WEIGHTS,
+  type OfficialWeights,
+  type CachedWeights,
+  type ImportOptions,
+  type LoadLossWeightsOptions,
+  type FetchOptions,
+} from './weights-store.ts';
