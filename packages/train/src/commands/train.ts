@@ -15,13 +15,11 @@ import {
   HokusaiError,
   InvalidArgumentError,
   TransformerNet,
-  WeightsError,
   serializeCheckpoint,
   type CheckpointMeta,
 } from '@hokusai/model';
 import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
-import * as hokusaiNode from '@hokusai/node';
-import { initBackend, saveCheckpointDir, writeImage } from '@hokusai/node';
+import { initBackend, loadLossWeights, saveCheckpointDir, writeImage } from '@hokusai/node';
 import { defineCommand, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -92,13 +90,7 @@ async function loadVggWeights(options: TrainOptions): Promise<{ weights: VggWeig
     const bytes = new Uint8Array(await readFile(options.weights));
     return { weights: await readKerasVggH5(bytes, options.lossNet), sha: sha256(bytes) };
   }
-  const loader = (hokusaiNode as Record<string, unknown>).loadLossWeights as
-    | ((o: { lossNet: string; cacheDir: string }) => Promise<VggWeights>)
-    | undefined;
-  if (!loader) {
-    throw new WeightsError(`--weights: expected a Keras ${options.lossNet} notop .h5 file (no weights cache is available in this build); got none`);
-  }
-  return { weights: await loader({ lossNet: options.lossNet, cacheDir: options.cacheDir }), sha: undefined };
+  return { weights: await loadLossWeights({ lossNet: options.lossNet, cacheDir: options.cacheDir }), sha: undefined };
 }
 
 /** Bytes one checkpoint takes: model weights + trainer copy + two Adam moments (float32), plus slack. */
