@@ -6,7 +6,7 @@
  * load, camera denied, lost WebGL context) end as readable messages. Screenshots go to test-artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -61,7 +61,8 @@ beforeAll(async () => {
   const probe2 = probeImage();
   const second = makeVisibleNet(TINY_NET, 12, probe2);
   probe2.dispose();
-  await saveCheckpointDir(join(checkpoints, 'other'), serializeCheckpoint(second, testMeta('Other random net')));
+  // The second style is stored as float16: the page loads whatever model.json describes.
+  await saveCheckpointDir(join(checkpoints, 'other'), serializeCheckpoint(second, testMeta('Other random net'), { float16: true }));
   second.dispose();
 
   const dist = await buildDemo(join(tmp, 'dist'));
@@ -138,6 +139,12 @@ describe('web demo in headless Chromium', () => {
 
     await page.screenshot({ path: join(ARTIFACTS, 'web-demo-e2e.png'), fullPage: true });
     await writeFile(join(ARTIFACTS, 'web-demo-e2e.json'), JSON.stringify({ backend, frames: frames1, diff: d }, null, 2));
+
+    // Snapshot: a PNG download of the output canvas.
+    const [snap] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Snapshot (PNG)' }).click()]);
+    expect(snap.suggestedFilename()).toMatch(/^hokusai-tiny-\d+\.png$/);
+    const snapBytes = await readFile((await snap.path()) as string);
+    expect([...snapBytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
 
     // Strength 0 shows the camera frame itself.
     await page.getByTestId('strength').fill('0');
