@@ -118,6 +118,49 @@ describe('TransformerNet (Johnson)', () => {
   });
 });
 
+describe('TransformerNet gradients', () => {
+  it('match finite differences for weights in every stage, and batch gradients are the sum of per-image ones', () => {
+    const net = TransformerNet.create({ arch: 'johnson', channels: [2, 3, 4], residualBlocks: 1 }, 3);
+    const x = tf.randomUniform([2, 9, 7, 3], 0, 255, 'float32', 21) as tf.Tensor4D;
+    const target = tf.randomNormal([2, 9, 7, 3], 0, 1, 'float32', 22);
+    const loss = (input: tf.Tensor4D, t: tf.Tensor): tf.Scalar => tf.mean(tf.square(tf.sub(net.apply(input), t)));
+    const { grads } = tf.variableGrads(() => loss(x, target));
+    const names = ['conv1.conv2d.weight', 'in2.weight', 'res1.conv2.conv2d.weight', 'in5.bias', 'deconv1.conv2d.weight', 'deconv3.conv2d.bias'];
+    const named = net.namedWeights();
+    for (const name of names) {
+      const v = named[name] as tf.Variable;
+      const g = grads[v.name]!.dataSync();
+      const original = v.dataSync().slice();
+      // probe the largest-gradient element of this tensor (conv biases followed by IN have zero gradient: not probed)
+      let idx = 0;
+      for (let i = 0; i < g.length; i++) if (Math.abs(g[i]!) > Math.abs(g[idx]!)) idx = i;
+      const eps = 1e-3 * Math.max(0.1, Math.abs(original[idx]!));
+      const at = (delta: number): number => {
+        const values = original.slice();
+        values[idx] = values[idx]! + delta;
+        v.assign(tf.tensor(values, v.shape));
+        return tf.tidy(() => loss(x, target).dataSync()[0]!);
+      };
+      const fd = (at(eps) - at(-eps)) / (2 * eps);
+      v.assign(tf.tensor(original, v.shape));
+      expect(Math.abs(fd - g[idx]!) / Math.max(Math.abs(fd), 1e-8)).toBeLessThan(2e-2);
+    }
+    // batch 2 = mean of the two single-image losses → gradient = average of per-image gradients
+    const single = [0, 1].map((b) =>
+      tf.variableGrads(() => loss(tf.slice(x, [b, 0, 0, 0], [1, -1, -1, -1]), tf.slice(target, [b, 0, 0, 0], [1, -1, -1, -1]))),
+    );
+    for (const v of net.variables) {
+      const both = grads[v.name]!.dataSync();
+      const a = single[0]!.grads[v.name]!.dataSync();
+      const b = single[1]!.grads[v.name]!.dataSync();
+      const scale = Math.max(...both.map(Math.abs), 1e-12);
+      for (let i = 0; i < both.length; i++) expect(Math.abs(both[i]! - (a[i]! + b[i]!) / 2) / scale).toBeLessThan(1e-4);
+    }
+    tf.dispose([x, target, ...Object.values(grads), ...single.flatMap((s) => [s.value, ...Object.values(s.grads)])]);
+    net.dispose();
+  });
+});
+
 describe('upsampleNearest2x', () => {
   it('equals nearest-neighbour ×2 and has the exact (summing) gradient for batch > 1', () => {
     const x = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 9) as tf.Tensor4D;
