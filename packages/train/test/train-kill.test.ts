@@ -1,0 +1,83 @@
+// kill -9 at any moment leaves the newest checkpoint loadable: spawn `hokusai train` (real VGG19 weights from
+// ../shared, tiny sizes, wasm), SIGKILL it mid-run, load its latest checkpoint, resume with --resume latest, and
+// check the final weights equal those of a run never killed.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { loadCheckpointDir } from '@hokusai/node';
+import { listCheckpoints } from '../src/train/run-dir.ts';
+import { tempDir, makeImages, useCpu } from './train-helpers.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BIN = join(ROOT, 'packages/train/bin/hokusai.mjs');
+const WEIGHTS = join(ROOT, '../shared/weights/vgg19-keras/vgg19_notop.h5');
+
+function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.resume();
+  const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((res) =>
+    child.on('close', (code, signal) => res({ code, signal, stderr })),
+  );
+  return { child, done };
+}
+
+async function finalWeights(dir: string): Promise<Float32Array[]> {
+  const { net } = await loadCheckpointDir(dir);
+  const out = net.variables.map((v) => v.dataSync() as Float32Array);
+  net.dispose();
+  return out;
+}
+
+describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
+  beforeAll(useCpu);
+  it('resumes from the latest checkpoint after SIGKILL and ends with the same weights', { timeout: 300_000 }, async () => {
+    const data = await tempDir('kill-data');
+    await makeImages(data, 6, 24);
+    const style = join(await tempDir('kill-style'), 'style.png');
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 30, g: 60, b: 200 } } }).png().toFile(style);
+    const common = [
+      'train', '--style', style, '--dataset', data, '--loss-net', 'vgg19', '--weights', WEIGHTS,
+      '--image-size', '16', '--style-size', '32', '--content-layers', 'relu1_2=1', '--style-layers', 'relu1_2=1,relu2_1=1',
+      '--width', 'half', '--batch-size', '2', '--iterations', '8', '--checkpoint-every', '1', '--keep', '3',
+      '--log-every', '1', '--sample-every', '0', '--validation', '0', '--backend', 'wasm', '--lr', '0.01',
+    ];
+    const outA = await tempDir('kill-a');
+    const a = await cli([...common, '--out', outA]).done;
+    expect(a.code, a.stderr).toBe(0);
+
+    const outB = await tempDir('kill-b');
+    const b = cli([...common, '--out', outB]);
+    let killedAt = -1;
+    while (killedAt < 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      const steps = (await listCheckpoints(outB)).map((c) => c.step);
+      if (steps.some((s) => s >= 3)) {
+        b.child.kill('SIGKILL');
+        killedAt = Math.max(...steps);
+      }
+      if (b.child.exitCode !== null) break;
+    }
+    const killed = await b.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(join(outB, 'final'))).toBe(false);
+    const latest = (await listCheckpoints(outB)).pop()!;
+    expect(latest.step).toBeGreaterThanOrEqual(3);
+    expect(latest.step).toBeLessThan(8);
+    const loaded = await loadCheckpointDir(latest.dir);
+    expect(loaded.meta.step).toBe(latest.step);
+    expect(loaded.meta.command).toContain('hokusai train');
+    loaded.net.dispose();
+
+    const resumed = await cli(['train', '--out', outB, '--resume', 'latest', '--backend', 'wasm']).done;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resumed from .*checkpoint-${latest.step} at step ${latest.step}`));
+    const wa = await finalWeights(join(outA, 'final'));
+    const wb = await finalWeights(join(outB, 'final'));
+    expect(wb.length).toBe(wa.length);
+    wa.forEach((w, i) => expect(Buffer.from(wb[i]!.buffer).equals(Buffer.from(w.buffer))).toBe(true));
+  });
+});
