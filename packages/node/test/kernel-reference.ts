@@ -146,3 +146,26 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return diff / scale;
 }
+
+/** out[i_0..i_k] = x[i_0 mod s_0, …, i_k mod s_k], by explicit multi-index arithmetic. */
+export function tileRef(x: number[], shape: readonly number[], reps: readonly number[]): number[] {
+  const outShape = shape.map((d, i) => d * (reps[i] as number));
+  const total = outShape.reduce((a, b) => a * b, 1);
+  const out: number[] = [];
+  for (let flat = 0; flat < total; flat++) {
+    let rem = flat;
+    let src = 0;
+    let stride = 1;
+    const idx: number[] = [];
+    for (let i = outShape.length - 1; i >= 0; i--) {
+      idx[i] = rem % (outShape[i] as number);
+      rem = Math.floor(rem / (outShape[i] as number));
+    }
+    for (let i = shape.length - 1; i >= 0; i--) {
+      src += ((idx[i] as number) % (shape[i] as number)) * stride;
+      stride *= shape[i] as number;
+    }
+    out.push(x[src] as number);
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, setIm2colChunkFloats, KERNEL_FIXES } from '../src/index.ts';
 import {
+  tileRef,
   conv2dBackpropFilterRef,
   conv2dBackpropInputRef,
   randomValues,
@@ -130,6 +131,46 @@ for (const backend of ['cpu', 'wasm'] as const) {
       });
     }
 
+    const TILES: { shape: number[]; reps: number[] }[] = [
+      { shape: [5], reps: [3] },
+      { shape: [2, 3], reps: [1, 1] },
+      { shape: [3, 1, 4], reps: [2, 3, 1] },
+      { shape: [6, 5, 1, 3], reps: [1, 1, 2, 1] },
+      { shape: [2, 3, 1, 15], reps: [1, 1, 2, 1] },
+      { shape: [2, 3, 2, 2, 3], reps: [2, 1, 3, 1, 2] },
+      { shape: [2, 0, 3], reps: [2, 2, 2] },
+    ];
+    for (const t of TILES) {
+      for (const dtype of ['float32', 'int32', 'bool'] as const) {
+        it(`Tile ${dtype} [${t.shape.join(',')}] × [${t.reps.join(',')}]`, () => {
+          const size = t.shape.reduce((a, b) => a * b, 1);
+          const raw = randomValues(size, size + 3);
+          const values = dtype === 'float32' ? raw : Int32Array.from(raw, (v) => (dtype === 'bool' ? (v > 0 ? 1 : 0) : Math.round(v * 100)));
+          const ids0 = backendDataIds();
+          const got = tf.tidy(() => Array.from(tf.tile(tf.tensor(values, t.shape, dtype), t.reps).dataSync()));
+          expect(got).toEqual(Array.from(tileRef(Array.from(values), t.shape, t.reps)));
+          expect(backendDataIds()).toBe(ids0);
+        });
+      }
+    }
+
+    it('Tile gradient (used by the network\'s nearest upsampling) sums the copies', () => {
+      const x = randomValues(2 * 3 * 1 * 4, 9);
+      const dy = randomValues(2 * 6 * 2 * 4, 10);
+      const got = tf.tidy(() =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, [1, 2, 2, 1]), tf.tensor4d(dy, [2, 6, 2, 4]))))(tf.tensor4d(x, [2, 3, 1, 4])).dataSync(),
+      );
+      const want = new Float32Array(x.length);
+      for (let n = 0; n < 2; n++)
+        for (let h = 0; h < 6; h++)
+          for (let w = 0; w < 2; w++)
+            for (let c = 0; c < 4; c++) {
+              const i = ((n * 3 + (h % 3)) * 1 + 0) * 4 + c;
+              want[i] = (want[i] as number) + (dy[((n * 6 + h) * 2 + w) * 4 + c] as number);
+            }
+      expect(relativeError(got, want)).toBeLessThan(1e-4);
+    });
+
     it('tf.grads of conv2d (the path training takes) matches the references', () => {
       const c = CASES[1] as Case;
       const g = geometry(c);
@@ -160,6 +201,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('Tile on cpu falls back to the built-in for strings', () => {
+  it('tiles a string tensor', async () => {
+    await initBackend('cpu');
+    const got = tf.tidy(() => tf.tile(tf.tensor(['a', 'b'], [2], 'string'), [2]).dataSync());
+    expect(Array.from(got as unknown as string[])).toEqual(['a', 'b', 'a', 'b']);
+  });
+});
 
 describe('ResizeNearestNeighborGrad on cpu (ours)', () => {
   beforeAll(async () => {

@@ -8,13 +8,16 @@ import { conv2DBackpropFilterIm2col } from './conv2d-backprop-filter.ts';
 export { setIm2colChunkFloats } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputViaConv } from './conv2d-backprop-input.ts';
 import { resizeNearestNeighborGradScatter } from './resize-nearest-grad.ts';
+import { makeTileKernel } from './tile.ts';
 
 type Impl = typeof conv2DBackpropFilterIm2col;
 
 export interface KernelFix {
   kernelName: string;
   backendName: string;
-  impl: Impl;
+  /** Our kernel; `makeImpl` variants receive the built-in they replace (to delegate dtypes they do not handle). */
+  impl?: Impl;
+  makeImpl?: (builtin: tf.KernelConfig | undefined) => Impl;
   why: string;
 }
 
@@ -36,6 +39,18 @@ export const KERNEL_FIXES: readonly KernelFix[] = [
     backendName: 'cpu',
     impl: conv2DBackpropFilterIm2col,
     why: 'built-in is a 7-deep TensorBuffer.get loop: im2col + matMul',
+  },
+  {
+    kernelName: 'Tile',
+    backendName: 'wasm',
+    makeImpl: makeTileKernel,
+    why: 'built-in computes a multi-index per element (~140 ns/element): contiguous block copies',
+  },
+  {
+    kernelName: 'Tile',
+    backendName: 'cpu',
+    makeImpl: makeTileKernel,
+    why: 'built-in goes through TensorBuffer.get/set per element: contiguous block copies',
   },
   {
     kernelName: 'ResizeNearestNeighborGrad',
@@ -62,10 +77,12 @@ export function registerKernelFixes(backendName: string): KernelFix[] {
     const existing = tf.getKernel(fix.kernelName, backendName);
     builtins.set(key, existing);
     if (existing !== undefined) tf.unregisterKernel(fix.kernelName, backendName);
+    const impl = fix.impl ?? fix.makeImpl?.(existing);
+    if (impl === undefined) throw new Error(`kernel fix ${key} has no implementation`);
     tf.registerKernel({
       kernelName: fix.kernelName,
       backendName,
-      kernelFunc: (args) => fix.impl(args as Parameters<Impl>[0], backendName),
+      kernelFunc: (args) => impl(args as Parameters<Impl>[0], backendName),
     });
     installed.add(key);
   }
