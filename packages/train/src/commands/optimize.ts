@@ -299,9 +299,13 @@ export async function runOptimize(o: OptimizeOptions, ctx: CommandContext): Prom
 
   // 3. Heavy: weights and images.
   const weights = await loadWeights(o);
-  const content = await readImage(o.content, { label: `--content ${o.content}` });
+  // Decoded straight to the largest size any run needs (lanczos3 in sharp; never upscaled).
+  const plans = runOptions.map((r) => planLevels({ contentWidth: contentHeader.width, contentHeight: contentHeader.height, size: r.options.size, scales: r.options.scales, styleScale: r.options.styleScale, styleSize: r.options.styleSize, iterations: r.options.iterations }));
+  const contentMax = Math.max(...runOptions.map((r) => r.options.size));
+  const styleMax = Math.max(...plans.flat().map((l) => l.styleLongEdge));
+  const content = await readImage(o.content, { label: `--content ${o.content}`, maxSize: contentMax });
   const styles = await Promise.all(
-    o.style.map(async (path, i) => ({ path, image: await readImage(path, { label: `--style ${path}` }), weight: o.styleBlend[i] ?? 1 })),
+    o.style.map(async (path, i) => ({ path, image: await readImage(path, { label: `--style ${path}`, maxSize: styleMax }), weight: o.styleBlend[i] ?? 1 })),
   );
   const inputs: PreparedInputs = { content, styles, weights, backend };
 

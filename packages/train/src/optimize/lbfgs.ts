@@ -21,7 +21,11 @@ export interface LbfgsOptions {
   toleranceGrad?: number;
   /** Stop when the step or the loss change falls below this. */
   toleranceChange?: number;
-  /** Most objective evaluations in one `run` (torch: max_iter·1.25). */
+  /**
+   * Most objective evaluations in one `run`. Default ⌊1.25·maxIter⌋ + 25: torch's max_iter·1.25 plus room for the
+   * first iteration's line search, which starts from the tiny step 1/‖g‖₁ and may need several expansions
+   * (tools/torch_optimize.py passes the same max_eval).
+   */
   maxEvals?: number;
 }
 
@@ -219,7 +223,7 @@ export class Lbfgs {
     maxIter: number,
     hooks: RunHooks = {},
   ): Promise<LbfgsResult> {
-    const maxEvals = this.maxEvalsOpt ?? Math.floor(maxIter * 1.25);
+    const maxEvals = this.maxEvalsOpt ?? Math.floor(maxIter * 1.25) + 25;
     let x = tf.clone(x0);
     let { loss, grad: g } = await objective(x);
     let evals = 1;

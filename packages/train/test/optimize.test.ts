@@ -1,0 +1,185 @@
+// `hokusai optimize` on the real VGG19 weights and images from ../shared: the loss it optimises is PerceptualLoss's,
+// 50 L-BFGS iterations from noise at 128 px lower it ≥ 10× on wasm, webgpu follows the same trajectory (1%), and
+// the command's cheap checks fail before any heavy work with clear messages; a tiny sweep/GIF/sidecar run end to end.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HokusaiError } from '@hokusai/model';
+import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
+import { initBackend, probeWebGpu, readImage, type RgbImage } from '@hokusai/node';
+import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, PixelObjective, runOptimization, type OptimizeSettings } from '../src/optimize/optimize.ts';
+import { optimizeSchema, runOptimize } from '../src/commands/optimize.ts';
+
+const SHARED = new URL('../../../../shared/', import.meta.url).pathname;
+const H5 = `${SHARED}weights/vgg19-keras/vgg19_notop.h5`;
+const CONTENT = `${SHARED}images/content/kodim23.png`;
+const STYLE = `${SHARED}images/styles/starry_night_van_gogh.jpg`;
+
+const gpu = await probeWebGpu().then(
+  (adapter) => ({ adapter }),
+  (error: unknown) => ({ reason: error instanceof Error ? error.message : String(error) }),
+);
+if ('reason' in gpu) console.warn(`[optimize.test] WebGPU comparison SKIPPED: ${gpu.reason}`);
+const SLOW = process.env.HOKUSAI_SLOW_TESTS === '1';
+
+let weights: VggWeights;
+let content: RgbImage;
+let style: RgbImage;
+let dir: string;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  weights = await readKerasVggH5(new Uint8Array(await readFile(H5)), 'vgg19');
+  content = await readImage(CONTENT, { maxSize: 256 });
+  style = await readImage(STYLE, { maxSize: 256 });
+  dir = await mkdtemp(join(tmpdir(), 'hokusai-optimize-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const settings = (over: Partial<OptimizeSettings> = {}): OptimizeSettings => ({
+  contentLayers: GATYS_CONTENT_LAYERS,
+  styleLayers: GATYS_STYLE_LAYERS,
+  contentWeight: 1,
+  styleWeight: 100,
+  tvWeight: 0,
+  pooling: 'max',
+  optimizer: 'lbfgs',
+  iterations: 50,
+  lr: 1,
+  lbfgsHistory: 100,
+  lineSearch: 'strong-wolfe',
+  init: 'noise',
+  seed: 1,
+  size: 128,
+  scales: 1,
+  styleScale: 1,
+  styleSize: 0,
+  preserveColors: 'none',
+  ...over,
+});
+
+async function run(over: Partial<OptimizeSettings>) {
+  const before = tf.memory().numTensors;
+  const r = await runOptimization({ weights, content, styles: [{ image: style, weight: 1 }], settings: settings(over) });
+  expect(tf.memory().numTensors).toBe(before);
+  return r;
+}
+
+describe('optimize on real weights', () => {
+  it('PixelObjective (cached content features) equals PerceptualLoss.compute', async () => {
+    await initBackend('wasm');
+    const before = tf.memory().numTensors;
+    const loss = PerceptualLoss.fromWeights(weights, { contentLayers: GATYS_CONTENT_LAYERS, styleLayers: GATYS_STYLE_LAYERS, contentWeight: 2, styleWeight: 30, tvWeight: 5 });
+    const c = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(Float32Array.from(content.data), [1, content.height, content.width, 3]), [24, 36]));
+    const s = tf.tidy(() => tf.squeeze(tf.image.resizeBilinear(tf.tensor4d(Float32Array.from(style.data), [1, style.height, style.width, 3]), [30, 40]), [0]) as tf.Tensor3D);
+    const y = tf.randomUniform([1, 24, 36, 3], 0, 255, 'float32', 3) as tf.Tensor4D;
+    loss.setStyle([{ image: s, weight: 1 }]);
+    const objective = new PixelObjective(loss, c);
+    const flat = tf.reshape(y, [-1]) as tf.Tensor1D;
+    const ours = await objective.evaluate(flat);
+    const ref = loss.compute(y, c);
+    const refTotal = (await ref.total.data())[0] as number;
+    expect(ours.loss).toBeGreaterThan(0);
+    expect(Math.abs(ours.loss - refTotal) / refTotal).toBeLessThan(1e-4);
+    const terms = await objective.terms(flat);
+    expect(Math.abs(terms.total - refTotal) / refTotal).toBeLessThan(1e-4);
+    tf.dispose([ours.grad, ref.total, ...Object.values(ref.content), ...Object.values(ref.style), ref.tv, c, s, y, flat]);
+    objective.dispose();
+    loss.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  let wasm128: number | undefined;
+  it('128 px: 50 L-BFGS iterations from noise lower the total loss ≥ 10× (wasm)', async () => {
+    await initBackend('wasm');
+    const r = await run({});
+    const level = r.levels[0]!;
+    expect([r.image.width, r.image.height]).toEqual([128, 85]);
+    expect(level.iterations).toBe(50);
+    const ratio = level.initialLoss.total / level.finalLoss.total;
+    console.log(`[optimize.test] wasm 128 px: loss ${level.initialLoss.total.toExponential(3)} -> ${level.finalLoss.total.toExponential(3)} (×${ratio.toFixed(1)}), ${level.evals} evaluations, ${level.seconds.toFixed(1)} s`);
+    expect(ratio).toBeGreaterThanOrEqual(10);
+    wasm128 = level.finalLoss.total;
+  }, 900_000);
+
+  // lavapipe (software Vulkan) takes ~45 s per evaluation at 128 px on this 2-core machine, so the full run is
+  // opt-in (HOKUSAI_SLOW_TESTS=1); the default compares the same optimisation at 48 px, 10 iterations.
+  describe.skipIf(!('adapter' in gpu))('webgpu' + ('reason' in gpu ? ` — SKIPPED: ${gpu.reason}` : ''), () => {
+    it('same run, same final loss within 1% (48 px, 10 iterations)', async () => {
+      await initBackend('wasm');
+      const a = await run({ size: 48, iterations: 10 });
+      await initBackend('webgpu');
+      const b = await run({ size: 48, iterations: 10 });
+      await initBackend('wasm');
+      const la = a.finalLoss.total;
+      const lb = b.finalLoss.total;
+      console.log(`[optimize.test] 48 px, 10 it: wasm ${la.toExponential(4)} webgpu ${lb.toExponential(4)} (${((100 * Math.abs(la - lb)) / la).toFixed(3)}%)`);
+      expect(a.levels[0]!.initialLoss.total / la).toBeGreaterThan(3);
+      expect(Math.abs(la - lb) / la).toBeLessThan(0.01);
+    }, 900_000);
+
+    it.skipIf(!SLOW)('same run at 128 px, 50 iterations, within 1% (HOKUSAI_SLOW_TESTS=1)', async () => {
+      await initBackend('webgpu');
+      const b = await run({});
+      await initBackend('wasm');
+      const la = wasm128 ?? (await run({})).finalLoss.total;
+      const lb = b.finalLoss.total;
+      console.log(`[optimize.test] 128 px, 50 it: wasm ${la.toExponential(4)} webgpu ${lb.toExponential(4)}`);
+      expect(Math.abs(la - lb) / la).toBeLessThan(0.01);
+    }, 3_600_000);
+  });
+});
+
+describe('hokusai optimize command', () => {
+  const ctx = () => {
+    const lines: string[] = [];
+    return { lines, ctx: { log: (l: string) => void lines.push(l), out: () => {}, signal: new AbortController().signal } };
+  };
+  const opts = (over: Record<string, unknown>) =>
+    optimizeSchema.parse({ content: CONTENT, style: [STYLE], out: join(dir, 'o.png'), backend: 'wasm', weights: H5, ...over });
+
+  it.each([
+    [{ content: join(SHARED, 'images/content/nope.png') }, 'NOT_FOUND', /nope\.png/],
+    [{ style: [H5] }, 'UNSUPPORTED_MEDIA_TYPE', /vgg19_notop\.h5/],
+    [{ sweep: ['colour=1,2'] }, 'INVALID_ARGUMENT', /unknown or unsweepable key "colour"/],
+    [{ sweep: ['style-weight=1e2,lots'] }, 'INVALID_ARGUMENT', /expected numbers, got "lots"/],
+    [{ styleBlend: [0.7, 0.2, 0.1] }, 'INVALID_ARGUMENT', /expected 1 weights/],
+    [{ contentLayers: { relu9_9: 1 } }, 'LAYER_UNKNOWN', /relu9_9/],
+    [{ out: '/tmp/hokusai-o.tiff' }, 'INVALID_ARGUMENT', /\.tiff/],
+    // 20000 px would need tens of GiB; wasm has 4 GiB: the message names the largest size that fits.
+    [{ size: 20000, weights: '/nonexistent.h5' }, 'OUT_OF_MEMORY', /--size 20000 does not fit.*Expected --size ≤ \d{3,4}/],
+  ])('%j fails early with %s', async (over, code, message) => {
+    const { ctx: c } = ctx();
+    const error = await runOptimize(opts(over), c).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(HokusaiError);
+    expect((error as HokusaiError).code).toBe(code);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('sweep: every grid point, labelled contact sheet, sidecars, GIF and intermediate images (tiny)', async () => {
+    const { ctx: c, lines } = ctx();
+    const out = join(dir, 'sheet.png');
+    await runOptimize(opts({ out, size: 32, iterations: 3, sweep: ['style-weight=1,1000'], gif: true, saveEvery: 2 }), c);
+    const files = (await readdir(dir)).sort();
+    expect(files).toEqual(expect.arrayContaining(['sheet.png', 'sheet.png.json', 'sheet-01.png', 'sheet-01.png.json', 'sheet-02.png', 'sheet-01.gif', 'sheet-01-iter00002.png']));
+    const meta = JSON.parse(await readFile(join(dir, 'sheet-02.png.json'), 'utf8'));
+    expect(meta.options.styleWeight).toBe(1000);
+    expect(meta.backend.name).toBe('wasm');
+    expect(meta.versions.tfjsCore).toBe('4.22.0');
+    expect(meta.losses.total).toBeGreaterThan(0);
+    expect(meta.inputs.content.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const sheet = await sharp(join(dir, 'sheet.png')).metadata();
+    expect(sheet.width).toBeGreaterThan(2 * 256);
+    const gif = await sharp(join(dir, 'sheet-01.gif'), { animated: true }).metadata();
+    expect(gif.pages).toBeGreaterThanOrEqual(2);
+    expect(lines.some((l) => /contact sheet/.test(l))).toBe(true);
+  }, 300_000);
+});
