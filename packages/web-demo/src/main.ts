@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { chooseBackend, parseBackendParam, watchContextLoss, type PageBackend } from './backend.ts';
 import { fetchStyles, type StyleEntry } from './styles-api.ts';
 import { ModelCache } from './model-cache.ts';
-import { LiveStylizer, type FrameCapture, type LiveStats } from './render-loop.ts';
+import { LiveStylizer, type FrameCapture, type LiveSettings, type LiveStats } from './render-loop.ts';
 import { closeCamera, openCamera } from './camera.ts';
 import { canvasToPngBlob, decodeImageFile, stylizeBitmap } from './still-image.ts';
 import { byId, clearMessage, showMessage, setStatus } from './ui.ts';
@@ -44,6 +44,8 @@ const els = {
   cameraToggle: byId<HTMLButtonElement>('camera-toggle'),
   size: byId<HTMLSelectElement>('size'),
   mirror: byId<HTMLInputElement>('mirror'),
+  keepColors: byId<HTMLInputElement>('keep-colors'),
+  stageHint: byId('stage-hint'),
   strength: byId<HTMLInputElement>('strength'),
   strengthValue: byId<HTMLOutputElement>('strength-value'),
   snapshot: byId<HTMLButtonElement>('snapshot'),
@@ -89,8 +91,13 @@ const hooks: HokusaiTestHooks = {
 };
 window.__hokusai = hooks;
 
-function readSettings(): { size: number; mirror: boolean; strength: number } {
-  return { size: Number(els.size.value), mirror: els.mirror.checked, strength: Number(els.strength.value) / 100 };
+function readSettings(): LiveSettings {
+  return {
+    size: Number(els.size.value),
+    mirror: els.mirror.checked,
+    strength: Number(els.strength.value) / 100,
+    preserveColors: els.keepColors.checked,
+  };
 }
 
 function showStats(stats: LiveStats): void {
@@ -201,6 +208,8 @@ async function startCamera(backend: PageBackend): Promise<void> {
       live.net = (await models.load(current.modelUrl)).net;
     }
     live.start();
+    els.output.hidden = false;
+    els.stageHint.hidden = true;
     els.cameraToggle.textContent = 'Stop camera';
     els.cameraToggle.setAttribute('aria-pressed', 'true');
     els.snapshot.disabled = false;
@@ -235,6 +244,7 @@ function bindControls(backend: PageBackend): void {
   };
   els.size.addEventListener('change', sync);
   els.mirror.addEventListener('change', sync);
+  els.keepColors.addEventListener('change', sync);
   els.strength.addEventListener('input', sync);
   els.snapshot.addEventListener('click', () => {
     void canvasToPngBlob(els.output)
@@ -291,7 +301,8 @@ async function stylizeFile(file: File): Promise<void> {
   try {
     setStatus(`Styling ${file.name}…`);
     const bitmap = await decodeImageFile(file);
-    const ms = await stylizeBitmap(net, bitmap, els.stillOutput, readSettings().strength);
+    const { strength, preserveColors } = readSettings();
+    const ms = await stylizeBitmap(net, bitmap, els.stillOutput, { strength, preserveColors });
     bitmap.close();
     els.still.hidden = false;
     els.stillInfo.textContent = `${els.stillOutput.width}×${els.stillOutput.height}, ${ms.toFixed(0)} ms`;

@@ -14,6 +14,8 @@ export interface LiveSettings {
   mirror: boolean;
   /** 0 = camera frame, 1 = fully styled. */
   strength: number;
+  /** Keep the camera frame's colours, take only the styled luminance. */
+  preserveColors: boolean;
 }
 
 export interface LiveStats {
@@ -31,6 +33,7 @@ export interface FrameCapture {
   width: number;
   height: number;
   strength: number;
+  preserveColors: boolean;
   styled: boolean;
   input: string;
   output: string;
@@ -177,11 +180,12 @@ export class LiveStylizer {
 
     const net = this.net;
     const strength = this.settings.strength;
+    const preserveColors = this.settings.preserveColors;
     const styled = net !== null && strength > 0;
     const result = tf.tidy(() => {
       const frame = tf.browser.fromPixels(this.input);
       if (!styled || !net) return frame;
-      const y = stylizeTensor(net, tf.cast(frame, 'float32'), { strength });
+      const y = stylizeTensor(net, tf.cast(frame, 'float32'), { strength, preserveColors });
       return tf.cast(tf.round(y), 'int32');
     });
     let pixels: Uint8ClampedArray;
@@ -213,6 +217,7 @@ export class LiveStylizer {
         width,
         height,
         strength,
+        preserveColors,
         styled,
         input: toBase64(inputBytes),
         output: toBase64(pixels),

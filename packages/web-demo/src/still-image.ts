@@ -21,7 +21,7 @@ export async function stylizeBitmap(
   net: TransformerNet,
   bitmap: ImageBitmap,
   canvas: HTMLCanvasElement,
-  strength: number,
+  opts: { strength: number; preserveColors: boolean },
 ): Promise<number> {
   const t0 = performance.now();
   const { width, height } = bitmap;
@@ -33,7 +33,7 @@ export async function stylizeBitmap(
   ctx.drawImage(bitmap, 0, 0);
   const result = tf.tidy(() => {
     const image = tf.cast(tf.browser.fromPixels(scratch), 'float32');
-    return tf.cast(tf.round(stylizeTensor(net, image, { strength })), 'int32');
+    return tf.cast(tf.round(stylizeTensor(net, image, opts)), 'int32');
   });
   try {
     canvas.width = width;

@@ -1,0 +1,117 @@
+/**
+ * Unit tests of the web demo's browser-independent parts, run in Node: the `/v1/styles` parser, processing sizes,
+ * `?backend=` parsing, camera error sentences, and the Cache API fetch wrapper (with an in-memory CacheStorage).
+ */
+import { describe, expect, test } from 'vitest';
+import { parseStyles } from '../src/styles-api.ts';
+import { processingSize } from '../src/render-loop.ts';
+import { parseBackendParam } from '../src/backend.ts';
+import { describeCameraError } from '../src/camera.ts';
+import { makeCachingFetch } from '../src/model-cache.ts';
+
+describe('parseStyles', () => {
+  const base = 'http://127.0.0.1:8080/';
+  test('reads the server envelope, resolves URLs, turns a model.json URL into its folder', () => {
+    const styles = parseStyles(
+      { styles: [{ id: 'wave', name: 'Great Wave', thumbnailUrl: '/models/wave/thumbnail.jpg', modelUrl: '/models/wave/model.json' }] },
+      base,
+    );
+    expect(styles).toEqual([
+      {
+        id: 'wave',
+        name: 'Great Wave',
+        thumbnailUrl: 'http://127.0.0.1:8080/models/wave/thumbnail.jpg',
+        modelUrl: 'http://127.0.0.1:8080/models/wave/',
+      },
+    ]);
+  });
+  test('bare array, defaults for name/thumbnail/model folder', () => {
+    const [s] = parseStyles([{ id: 'a b' }], 'http://h/demo/');
+    expect(s).toEqual({ id: 'a b', name: 'a b', thumbnailUrl: null, modelUrl: 'http://h/demo/models/a%20b/' });
+  });
+  test('says what was expected and what arrived', () => {
+    expect(() => parseStyles({ nope: 1 }, base)).toThrow(/expected a JSON array of styles.*got \{"nope":1\}/);
+    expect(() => parseStyles([{ name: 'x' }], base)).toThrow(/entry 0 has no string "id"/);
+    expect(() => parseStyles([3], base)).toThrow(/entry 0 is not an object/);
+  });
+});
+
+describe('processingSize', () => {
+  test('long edge is the chosen size, aspect kept', () => {
+    expect(processingSize(1280, 720, 256)).toEqual({ width: 256, height: 144 });
+    expect(processingSize(480, 640, 384)).toEqual({ width: 288, height: 384 });
+    expect(processingSize(0, 0, 192)).toEqual({ width: 192, height: 192 });
+    expect(processingSize(10000, 1, 512)).toEqual({ width: 512, height: 1 });
+  });
+});
+
+describe('parseBackendParam', () => {
+  test('known names, auto, and a readable error', () => {
+    expect(parseBackendParam(null)).toBe(null);
+    expect(parseBackendParam('auto')).toBe(null);
+    expect(parseBackendParam('wasm')).toBe('wasm');
+    expect(() => parseBackendParam('cuda')).toThrow(/expects one of auto, webgpu, webgl, wasm, cpu; got "cuda"/);
+  });
+});
+
+describe('describeCameraError', () => {
+  test('denied, absent, busy, other', () => {
+    expect(describeCameraError(new DOMException('x', 'NotAllowedError'))).toMatch(/^Camera access was denied/);
+    expect(describeCameraError(new DOMException('x', 'NotFoundError'))).toMatch(/^No camera was found/);
+    expect(describeCameraError(new DOMException('x', 'NotReadableError'))).toMatch(/in use by another application/);
+    expect(describeCameraError(new Error('weird'))).toBe('The camera could not be started: weird');
+  });
+});
+
+/** Minimal in-memory CacheStorage (one cache, URL keys) for the fetch wrapper. */
+function memoryCaches(): CacheStorage {
+  const store = new Map<string, Response>();
+  const cache = {
+    match: async (req: Request) => store.get(req.url)?.clone(),
+    put: async (req: Request, res: Response) => void store.set(req.url, res.clone()),
+    keys: async () => [...store.keys()].map((u) => new Request(u)),
+    delete: async (req: Request) => store.delete(req.url),
+  };
+  return { open: async () => cache } as unknown as CacheStorage;
+}
+
+describe('makeCachingFetch', () => {
+  test('weights from the cache on the second load; dropped when model.json changes; JSON always revalidated', async () => {
+    const served: Record<string, string> = {
+      'http://s/models/a/model.json': '{"v":1}',
+      'http://s/models/a/weights.bin': 'W1',
+    };
+    const hits: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (input: RequestInfo | URL) => {
+      const url = input instanceof Request ? input.url : String(input);
+      hits.push(url);
+      const body = served[url];
+      return body === undefined ? new Response('missing', { status: 404 }) : new Response(body);
+    }) as typeof fetch;
+    try {
+      const f = makeCachingFetch(memoryCaches());
+      const load = async (): Promise<string> => {
+        await (await f('http://s/models/a/model.json')).text();
+        return (await f('http://s/models/a/weights.bin')).text();
+      };
+      expect(await load()).toBe('W1');
+      expect(hits).toEqual(['http://s/models/a/model.json', 'http://s/models/a/weights.bin']);
+      hits.length = 0;
+      expect(await load()).toBe('W1');
+      expect(hits).toEqual(['http://s/models/a/model.json']);
+      // The checkpoint is replaced: new model.json → the cached weights are stale.
+      served['http://s/models/a/model.json'] = '{"v":2}';
+      served['http://s/models/a/weights.bin'] = 'W2';
+      hits.length = 0;
+      expect(await load()).toBe('W2');
+      expect(hits).toEqual(['http://s/models/a/model.json', 'http://s/models/a/weights.bin']);
+      // Errors are not cached.
+      expect((await f('http://s/models/b/weights.bin')).status).toBe(404);
+      expect((await f('http://s/models/b/weights.bin')).status).toBe(404);
+      expect(hits.filter((u) => u.endsWith('/b/weights.bin'))).toHaveLength(2);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+});
