@@ -1,6 +1,6 @@
 // Public entry of @hokusai/node.
 export { writeFileAtomic } from './atomic-file.ts';
-// Checkpoint folders: checkpoint-store.ts (crash recovery, fsync, readCheckpointMeta) supersedes checkpoint-dir.ts.
+// Checkpoint folders: atomic, crash-safe save; load repairs an interrupted save (checkpoint-store.ts).
 export { saveCheckpointDir, loadCheckpointDir, readCheckpointMeta, recoverCheckpointDir } from './checkpoint-store.ts';
 export {
   readImage,

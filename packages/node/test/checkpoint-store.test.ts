@@ -2,7 +2,7 @@
 // folder; old checkpoint moved aside but new one not yet renamed in; old one not yet removed) must load as either
 // the old or the new checkpoint, and leftovers of dead writers are cleaned up; readCheckpointMeta; clear errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -105,7 +105,10 @@ describe('checkpoint store crash safety', () => {
     expect(e.code).toBe('IO');
     expect(e.message).toContain('not a folder');
     expect(readdirSync(root).filter((n) => n.startsWith('.f.'))).toEqual([]);
-    expect((await error(saveCheckpointDir(dir, files(3, 'x'), { '.hidden': 'x' }))).code).toBe('INVALID_ARGUMENT');
+    for (const name of ['.hidden', '../evil', 'sub/x', 'meta.json', 'weights.bin']) {
+      expect((await error(saveCheckpointDir(dir, files(3, 'x'), { [name]: 'x' }))).code).toBe('INVALID_ARGUMENT');
+    }
+    expect(readdirSync(root).filter((n) => n.startsWith('.e.') || n === 'evil')).toEqual([]);
     expect(await loadedName(dir)).toBe('second');
   });
 
@@ -127,6 +130,14 @@ describe('checkpoint store crash safety', () => {
     expect(bad.code).toBe('CHECKPOINT_INVALID');
     expect(bad.message).toContain(dir);
     expect(bad.message).toContain('meta.json: expected valid JSON');
+    const truncatedDir = join(root, 'h3');
+    await saveCheckpointDir(truncatedDir, files(1, 'h3'));
+    const bin = readFileSync(join(truncatedDir, 'weights.bin'));
+    writeFileSync(join(truncatedDir, 'weights.bin'), bin.subarray(0, bin.length - 4));
+    const truncated = await error(loadCheckpointDir(truncatedDir));
+    expect(truncated.code).toBe('CHECKPOINT_INVALID');
+    expect(truncated.message).toContain(truncatedDir);
+    expect(truncated.message).toMatch(/weights\.bin: expected \d+ bytes/);
     const copy = join(root, 'h2');
     cpSync(dir, copy, { recursive: true });
     rmSync(join(copy, 'model.json'));
