@@ -178,23 +178,49 @@ export function parseCheckpoint(files: CheckpointFiles): { net: TransformerNet; 
   }
 }
 
-/** Serialises a network and its meta (validated) into the three checkpoint files. */
+/** Serialises a network and its meta (validated) into the three checkpoint files (reads weights with dataSync). */
 export function serializeCheckpoint(
   net: TransformerNet,
   meta: CheckpointMeta,
   opts: { float16?: boolean } = {},
 ): CheckpointFiles {
+  const named = net.namedWeights();
+  return buildCheckpointFiles(net, meta, opts, (name) => named[name]?.dataSync() as Float32Array | undefined);
+}
+
+/**
+ * serializeCheckpoint with asynchronous weight reads, for backends without dataSync (WebGPU in Node) or to keep
+ * the thread free while a GPU backend downloads the weights.
+ */
+export async function serializeCheckpointAsync(
+  net: TransformerNet,
+  meta: CheckpointMeta,
+  opts: { float16?: boolean } = {},
+): Promise<CheckpointFiles> {
+  const named = net.namedWeights();
+  const entries = await Promise.all(Object.entries(named).map(async ([k, t]) => [k, (await t.data()) as Float32Array] as const));
+  const values = new Map(entries);
+  return buildCheckpointFiles(net, meta, opts, (name) => values.get(name));
+}
+
+function buildCheckpointFiles(
+  net: TransformerNet,
+  meta: CheckpointMeta,
+  opts: { float16?: boolean },
+  read: (name: string) => Float32Array | undefined,
+): CheckpointFiles {
   const metaParsed = CheckpointMetaSchema.safeParse(meta);
   if (!metaParsed.success) throw new CheckpointError(`meta: invalid (${issuesText(metaParsed.error)})`);
   const dtype = opts.float16 === true ? 'float16' : 'float32';
-  const named = net.namedWeights();
   const specs = weightSpecs(net.config);
   const chunks: Uint8Array[] = [];
   const weights: WeightEntry[] = [];
   for (const s of specs) {
-    const t = named[s.name];
-    if (t === undefined) throw new CheckpointError(`Network has no weight ${s.name}`);
-    const data = t.dataSync() as Float32Array;
+    const data = read(s.name);
+    if (data === undefined) throw new CheckpointError(`Network has no weight ${s.name}`);
+    if (data.length !== shapeSize(s.shape)) {
+      throw new CheckpointError(`Weight ${s.name}: expected ${shapeSize(s.shape)} values for shape [${s.shape.join(',')}], got ${data.length}`);
+    }
     for (let i = 0; i < data.length; i++) {
       const v = data[i] as number;
       if (!Number.isFinite(v)) throw new CheckpointError(`Weight ${s.name} element ${i} is ${v}: refusing to save a non-finite network`);
@@ -214,7 +240,7 @@ export function serializeCheckpoint(
       for (let i = 0; i < half.length; i++) view.setUint16(2 * i, half[i] as number, true);
       chunks.push(bytes);
     }
-    weights.push({ name: s.name, shape: [...t.shape], dtype });
+    weights.push({ name: s.name, shape: [...s.shape], dtype });
   }
   const total = chunks.reduce((n, c) => n + c.byteLength, 0);
   const weightsBin = new Uint8Array(total);

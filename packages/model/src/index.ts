@@ -30,6 +30,7 @@ export {
 } from './checkpoint-meta.ts';
 export {
   serializeCheckpoint,
+  serializeCheckpointAsync,
   parseCheckpoint,
   parseModelJson,
   parseCheckpointMeta,

@@ -16,6 +16,7 @@ import {
   loadCheckpointFromUrl,
   parseCheckpoint,
   serializeCheckpoint,
+  serializeCheckpointAsync,
   type CheckpointFiles,
   type CheckpointMeta,
   type NetConfig,
@@ -119,6 +120,18 @@ describe('serializeCheckpoint / parseCheckpoint', () => {
     net.dispose();
     back.net.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('serializeCheckpointAsync writes the same bytes as serializeCheckpoint', async () => {
+    const net = TransformerNet.create(TINY, 12);
+    for (const float16 of [false, true]) {
+      const sync = serializeCheckpoint(net, META, { float16 });
+      const async_ = await serializeCheckpointAsync(net, META, { float16 });
+      expect(async_.modelJson).toBe(sync.modelJson);
+      expect(async_.metaJson).toBe(sync.metaJson);
+      expect(Buffer.from(async_.weightsBin).equals(Buffer.from(sync.weightsBin))).toBe(true);
+    }
+    net.dispose();
   });
 
   it('round-trips float16 within half-precision rounding (relative 2^-11) at half the size', () => {
