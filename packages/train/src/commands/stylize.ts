@@ -216,10 +216,9 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
     throw new HokusaiError('INTERRUPTED', `interrupted after ${done} of ${jobs.length} image(s)`);
   }
   if (failures.length > 0) {
-    const first = failures[0] as { code: string };
-    const sameCode = failures.every((f) => f.code === first.code);
+    // exit code: the first failure's (inputs are processed in sorted order, so it is deterministic)
+    const code = (failures[0] as { code: string }).code as HokusaiError['code'];
     const list = failures.map((f) => `  ${f.input}: [${f.code}] ${f.message}`).join('\n');
-    const code = (sameCode ? first.code : 'IO') as HokusaiError['code'];
     throw new HokusaiError(code, `${failures.length} of ${jobs.length} image(s) failed:\n${list}`);
   }
 }
