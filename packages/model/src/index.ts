@@ -19,7 +19,13 @@ export {
 } from './transformer-net.ts';
 export { engstromWeightSpecs, convTranspose3x3Stride2, ENGSTROM_IN_EPS } from './engstrom-net.ts';
 export { instanceNorm } from './instance-norm.ts';
-export { reflectionPad2d, mirrorPadBackward, mirrorPadGradConfig, registerMirrorPadGradient } from './reflection-pad.ts';
+export {
+  reflectionPad2d,
+  mirrorPadBackward,
+  mirrorPadGradConfig,
+  registerMirrorPadGradient,
+  ensureMirrorPadGradient,
+} from './reflection-pad.ts';
 export {
   CheckpointMetaSchema,
   StyleImageRefSchema,

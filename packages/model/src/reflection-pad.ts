@@ -72,6 +72,14 @@ export function registerMirrorPadGradient(): void {
 }
 
 /**
+ * Re-installs our gradient if something registered another one since (e.g. @tensorflow/tfjs-node's bundle, which
+ * registers all of tfjs's gradients when it is loaded after this package). One map lookup; called on every pad.
+ */
+export function ensureMirrorPadGradient(): void {
+  if (tf.getGradient(tf.MirrorPad) !== mirrorPadGradConfig) tf.registerGradient(mirrorPadGradConfig);
+}
+
+/**
  * Reflection-pads the spatial dims of an NHWC tensor (PyTorch ReflectionPad2d semantics: the edge pixel is not
  * repeated). Each pad must be smaller than the padded dimension.
  */
@@ -90,6 +98,7 @@ export function reflectionPad2d(
     );
   }
   if (top === 0 && bottom === 0 && left === 0 && right === 0) return x;
+  ensureMirrorPadGradient();
   return tf.mirrorPad(
     x,
     [

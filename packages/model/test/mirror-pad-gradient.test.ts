@@ -104,6 +104,21 @@ describe('MirrorPad gradient', () => {
     tf.dispose([x, g]);
   });
 
+  it('reflectionPad2d re-installs the exact gradient if another library registered a lossy one later', () => {
+    tf.registerGradient({
+      kernelName: tf.MirrorPad,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const { paddings } = attrs as unknown as { paddings: Array<[number, number]> };
+        return { x: () => tf.slice(dy as tf.Tensor, paddings.map((p) => p[0]), saved[0]!.shape) };
+      },
+    });
+    const x = tf.ones([1, 3, 1, 1]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(reflectionPad2d(t as tf.Tensor4D, 1, 1, 0, 0)))(x);
+    expect(Array.from(g.dataSync())).toEqual([1, 3, 1]);
+    tf.dispose([x, g]);
+  });
+
   it('mirrorPadBackward of zero pads is the identity', () => {
     const dy = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
     const dx = mirrorPadBackward(dy, [1, 2, 2, 1], [[0, 0], [0, 0], [0, 0], [0, 0]], 'reflect');
