@@ -49,9 +49,16 @@ export function stylizeHandler(ctx: ServerContext) {
     const started = performance.now();
     const deadline = Date.now() + options.requestTimeoutMs;
     let admitted = false;
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     try {
       const id = String(req.params.id ?? '');
       const style = registry.get(id);
+      if (!style && !ctx.state.started && /^[a-z0-9-]{1,64}$/.test(id)) {
+        throw new HokusaiError('NOT_READY', 'Expected loaded styles, but the server is still loading them; retry shortly');
+      }
       if (!style) {
         throw new NotFoundError(`Expected the id of a loaded style (GET /v1/styles lists them), got ${JSON.stringify(id.slice(0, 64))}`);
       }
@@ -84,6 +91,7 @@ export function stylizeHandler(ctx: ServerContext) {
         pool.run(
           { id: style.id, pixels: decoded.data, width: decoded.width, height: decoded.height, strength: query.strength, preserveColors: query.preserveColors },
           deadline,
+          gone.signal,
         ),
         new Promise<never>((_, reject) => {
           const t = setTimeout(() => reject(new HokusaiError('TIMEOUT', `Expected the result within ${options.requestTimeoutMs} ms, got none in time`)), Math.max(0, deadline - Date.now()));

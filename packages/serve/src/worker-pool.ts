@@ -184,8 +184,11 @@ export class InferencePool {
     return this.slots.length;
   }
 
-  /** Queues a job; rejects QUEUE_FULL at once when the queue is full, TIMEOUT if still queued at `deadline`. */
-  run(request: RunRequest, deadline: number): Promise<RunResult> {
+  /**
+   * Queues a job; rejects QUEUE_FULL at once when the queue is full, TIMEOUT if still queued at `deadline`, and
+   * drops it from the queue when `signal` aborts (the client went away).
+   */
+  run(request: RunRequest, deadline: number, signal?: AbortSignal): Promise<RunResult> {
     if (this.closed) return Promise.reject(new HokusaiError('NOT_READY', 'The server is shutting down'));
     const idle = this.slots.some((s) => s.ready && !s.job);
     if (!idle && this.queue.length >= this.opts.queueSize) {
@@ -205,6 +208,19 @@ export class InferencePool {
           }
         },
         Math.max(0, deadline - Date.now()),
+      );
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.queue.indexOf(job);
+          if (i >= 0) {
+            this.queue.splice(i, 1);
+            clearTimeout(job.timer);
+            this.onQueueChange(this.queue.length, this.busy);
+            reject(new HokusaiError('INTERRUPTED', 'The client closed the connection before its turn'));
+          }
+        },
+        { once: true },
       );
       this.queue.push(job);
       this.dispatch();

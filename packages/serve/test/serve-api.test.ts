@@ -16,6 +16,7 @@ import { json, rawRequest } from './http-client.ts';
 
 let server: RunningServer;
 let dir: { path: string; remove: () => Promise<void> };
+let demoDir: string;
 const logs: string[] = [];
 
 beforeAll(async () => {
@@ -23,6 +24,9 @@ beforeAll(async () => {
   dir = await tempDir('serve-api');
   await writeTinyCheckpoint(dir.path, 'tiny', 1);
   await writeTinyCheckpoint(dir.path, 'other', 2);
+  demoDir = join(dir.path, '.demo-dist'); // hidden: not a style folder
+  await mkdir(join(demoDir, 'assets'), { recursive: true });
+  await writeFile(join(demoDir, 'assets', 'app.js'), 'console.log("demo")');
   server = await startServer(
     {
       port: 0,
@@ -36,6 +40,7 @@ beforeAll(async () => {
       rateLimit: 40,
       cors: ['https://example.org'],
       warmupSize: 16,
+      demoDir,
     },
     { log: (l) => logs.push(l) },
   );
@@ -89,6 +94,18 @@ describe('health, readiness, metrics, OpenAPI', () => {
     // The server's maxSize (256) is the documented maximum, as enforced.
     expect(params.find((p) => p.name === 'maxSize')?.schema).toMatchObject({ maximum: 256 });
     expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(['format', 'quality', 'maxSize', 'strength', 'preserveColors']));
+  });
+
+  it('serves the web demo build at /, or a page saying how to build it', async () => {
+    const missing = await rawRequest(server.url, { path: '/' });
+    expect(missing.status).toBe(200);
+    expect(missing.body.toString()).toContain('npm run build -w packages/web-demo');
+    await writeFile(join(demoDir, 'index.html'), '<!doctype html><title>demo</title><script src="assets/app.js"></script>');
+    const page = await rawRequest(server.url, { path: '/' });
+    expect(page.body.toString()).toContain('<title>demo</title>');
+    const asset = await rawRequest(server.url, { path: '/assets/app.js' });
+    expect(asset.status).toBe(200);
+    expect(asset.body.toString()).toContain('console.log');
   });
 
   it('sets helmet headers with a CSP that allows wasm and blob: workers', async () => {

@@ -2,6 +2,7 @@
 // threads, not on the event loop), requests beyond workers + queue get 503 + Retry-After, and a graceful shutdown
 // lets the in-flight request finish while refusing new ones.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
 import { HALF_NET } from '@hokusai/model';
 import { initBackend } from '@hokusai/node';
 import { startServer, type RunningServer } from '../src/index.ts';
@@ -11,6 +12,7 @@ import { json, rawRequest, type RawResponse } from './http-client.ts';
 
 let server: RunningServer;
 let dir: { path: string; remove: () => Promise<void> };
+let whileStarting: { readyz: RawResponse; stylize: RawResponse; healthz: RawResponse };
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -20,6 +22,12 @@ beforeAll(async () => {
     { port: 0, checkpoints: dir.path, workers: 1, queueSize: 1, pollMs: 0, maxSize: 1024, warmupSize: 16, shutdownTimeoutMs: 60_000 },
     { log: () => {} },
   );
+  // The workers take seconds to start: probe before they are ready.
+  whileStarting = {
+    healthz: await rawRequest(server.url, { path: '/healthz' }),
+    readyz: await rawRequest(server.url, { path: '/readyz' }),
+    stylize: await rawRequest(server.url, { method: 'POST', path: '/v1/styles/half/stylize', body: await testImage(16, 16), headers: { 'content-type': 'image/png' } }),
+  };
   await server.ready;
 });
 
@@ -31,9 +39,21 @@ afterAll(async () => {
 const stylize = (body: Buffer) =>
   rawRequest(server.url, { method: 'POST', path: '/v1/styles/half/stylize', body, headers: { 'content-type': 'image/png', accept: 'application/json' } });
 
+describe('start-up', () => {
+  it('is alive at once, answers 503 + Retry-After until the styles are loaded, then ready', async () => {
+    expect(whileStarting.healthz.status).toBe(200);
+    expect(whileStarting.readyz.status).toBe(503);
+    expect(Number(whileStarting.readyz.headers['retry-after'])).toBeGreaterThan(0);
+    expect(whileStarting.stylize.status).toBe(503);
+    expect(json(whileStarting.stylize)).toMatchObject({ error: { code: 'NOT_READY' } });
+    expect(Number(whileStarting.stylize.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await rawRequest(server.url, { path: '/readyz' })).status).toBe(200);
+  });
+});
+
 describe('under load', () => {
   it('answers /healthz within 50 ms while the workers are saturated, and 503 + Retry-After when the queue is full', async () => {
-    const big = await testImage(768, 512, "png");
+    const big = await testImage(768, 512, 'png');
     const first = stylize(big);
     const second = stylize(big);
     // Wait until the worker is busy.
@@ -64,8 +84,28 @@ describe('under load', () => {
     expect(m.inferenceMs).toBeGreaterThan(0);
   });
 
+  it('drops a queued job when its client goes away', async () => {
+    const big = await testImage(768, 512, 'png');
+    const first = stylize(big);
+    const waitFor = async (cond: () => boolean) => {
+      const until = Date.now() + 20_000;
+      while (!cond() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      return cond();
+    };
+    expect(await waitFor(() => server.context.pool.busy === 1)).toBe(true);
+    const url = new URL(server.url);
+    const queued = request({ host: url.hostname, port: url.port, method: 'POST', path: '/v1/styles/half/stylize', headers: { 'content-type': 'image/png' } });
+    queued.on('error', () => {});
+    queued.end(big);
+    expect(await waitFor(() => server.context.pool.queueDepth === 1)).toBe(true);
+    queued.destroy();
+    expect(await waitFor(() => server.context.pool.queueDepth === 0)).toBe(true);
+    expect(server.context.pool.busy).toBe(1); // the first one is still running
+    expect((await first).status).toBe(200);
+  });
+
   it('on shutdown: reports not ready, refuses new connections, finishes the request in flight', async () => {
-    const img = await testImage(768, 512, "png");
+    const img = await testImage(768, 512, 'png');
     const inFlight = stylize(img);
     const until = Date.now() + 20_000;
     while (server.context.pool.busy === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
