@@ -190,12 +190,14 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
   ctx.log(`checkpoint "${meta.name}" (${net.config.arch}, ${net.parameterCount().toLocaleString('en-US')} parameters) on ${tf.getBackend()}`);
   const failures: { input: string; code: string; message: string }[] = [];
   const progress = jobs.length > 1 ? createProgress({ total: jobs.length, label: 'stylize', unit: 'images' }) : null;
+  let written = 0;
   try {
     for (const job of jobs) {
       if (ctx.signal.aborted) break;
       const t0 = performance.now();
       try {
         const { width, height } = await stylizeFile(net, job, opts);
+        written += 1;
         if (progress === null) ctx.log(`${job.input} → ${job.output} (${width}×${height}, ${Math.round(performance.now() - t0)} ms)`);
       } catch (error) {
         const d = describe(error);
@@ -210,10 +212,9 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
     progress?.stop();
     net.dispose();
   }
-  const done = jobs.length - failures.length;
-  if (toFolder) ctx.log(`stylized ${done}/${jobs.length} image(s) into ${opts.out}`);
+  if (toFolder) ctx.log(`stylized ${written}/${jobs.length} image(s) into ${opts.out}`);
   if (ctx.signal.aborted) {
-    throw new HokusaiError('INTERRUPTED', `interrupted after ${done} of ${jobs.length} image(s)`);
+    throw new HokusaiError('INTERRUPTED', `interrupted: ${written} of ${jobs.length} image(s) written${failures.length > 0 ? `, ${failures.length} failed` : ''}`);
   }
   if (failures.length > 0) {
     // exit code: the first failure's (inputs are processed in sorted order, so it is deterministic)
