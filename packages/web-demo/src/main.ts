@@ -335,14 +335,26 @@ async function main(): Promise<void> {
     return;
   }
   bindControls(backend);
+  await loadStyles();
+  hooks.ready = true;
+}
+
+/** Fills the picker; while the server has no style yet (still loading, empty folder), asks again every 3 s. */
+let stylesErrorShown = false;
+async function loadStyles(): Promise<void> {
   try {
     styles = await fetchStyles(apiBase);
+    if (stylesErrorShown) clearMessage();
+    stylesErrorShown = false;
   } catch (error) {
     showMessage(`The list of styles could not be loaded: ${errorText(error)}`);
+    stylesErrorShown = true;
   }
   renderPicker();
-  hooks.ready = true;
   setStatus(styles.length ? 'Pick a style, then start the camera or choose an image.' : '');
+  if (styles.length === 0) {
+    setTimeout(() => void loadStyles(), 3000);
+  }
 }
 
 window.addEventListener('unhandledrejection', (event) => showMessage(`Unexpected error: ${errorText(event.reason)}`));
