@@ -125,13 +125,17 @@ describe('hokusai stylize', () => {
     expect((await sharp(join(out, 'sub', 'b.webp')).metadata()).width).toBe(48);
   }, 300_000);
 
-  it('rejects bad command lines with exit code 2 before loading anything', async () => {
+  it('rejects bad command lines (exit 2) and a missing checkpoint (exit 3) before loading anything', async () => {
     const r = await hokusai(['stylize', '-c', ckpt, CHICAGO, CHICAGO, '-o', join(tmp, 'x.png')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error \[INVALID_ARGUMENT\]: --out .*expected a folder for 2 inputs/m);
     const usage = await hokusai(['stylize', '-c', ckpt, CHICAGO, '-o', join(tmp, 'y.png'), '--strength', '2']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--strength');
-    expect(existsSync(join(tmp, 'x.png')) || existsSync(join(tmp, 'y.png'))).toBe(false);
+    const missing = await hokusai(['stylize', '-c', join(tmp, 'no-such-checkpoint'), CHICAGO, '-o', join(tmp, 'z.png')]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^error \[NOT_FOUND\]: --checkpoint .*no-such-checkpoint/m);
+    expect(missing.stderr).not.toContain('    at '); // no stack without HOKUSAI_DEBUG=1
+    expect(existsSync(join(tmp, 'x.png')) || existsSync(join(tmp, 'y.png')) || existsSync(join(tmp, 'z.png'))).toBe(false);
   }, 300_000);
 });

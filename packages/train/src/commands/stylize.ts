@@ -185,6 +185,10 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
   if (jobs.length === 0) throw new NotFoundError(`no images found in ${opts.inputs.map((i) => `"${i}"`).join(', ')}`);
   // Check the single output's format before any work.
   if (!toFolder) outputFormat(jobs[0] as StylizeJob, opts.format);
+  // Fail fast on a mistyped checkpoint path, before starting a backend (loadCheckpointDir validates the rest).
+  if (!(await statOrNull(opts.checkpoint))?.isDirectory()) {
+    throw new NotFoundError(`--checkpoint "${opts.checkpoint}": expected a checkpoint folder (model.json, weights.bin, meta.json), found none`);
+  }
   await initBackend(opts.backend, ctx.log);
   const { net, meta } = await loadCheckpointDir(opts.checkpoint);
   ctx.log(`checkpoint "${meta.name}" (${net.config.arch}, ${net.parameterCount().toLocaleString('en-US')} parameters) on ${tf.getBackend()}`);
