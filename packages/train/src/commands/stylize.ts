@@ -174,7 +174,8 @@ function describe(error: unknown): { code: string; message: string } {
   if (error instanceof HokusaiError) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   // tfjs reports allocation failures as plain errors
-  if (/out of memory|allocation|Array buffer allocation failed|Invalid typed array length/i.test(message)) {
+  // (cpu: typed-array allocation; wasm: the heap cannot grow; webgpu: buffer larger than the device allows)
+  if (/out of memory|allocation failed|Invalid typed array length|Array buffer allocation|enlarge memory|Aborted\(|maxBufferSize|maxStorageBufferBindingSize/i.test(message)) {
     return { code: 'OUT_OF_MEMORY', message: `${message} (try --max-size)` };
   }
   return { code: 'INTERNAL', message };
