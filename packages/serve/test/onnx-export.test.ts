@@ -1,14 +1,17 @@
-// ONNX export: the graph built from a checkpoint's weights computes what TransformerNet.apply computes (tfjs cpu),
+// ONNX export: the graph built from a checkpoint's weights computes what TransformerNet.apply computes (tfjs wasm),
 // within 1 grey level, for both architectures, odd and even sizes; and `exportOnnx` leaks no tensors.
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
-import { TransformerNet, type NetConfig } from '@hokusai/model';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { TransformerNet, importMl5, type NetConfig } from '@hokusai/model';
+import { initBackend } from '@hokusai/node';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../src/onnx-export.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('wasm'); // the reference side; far faster than the cpu backend for the real network
 });
 
 function randomImage(n: number, h: number, w: number, seed: number): Float32Array {
@@ -80,6 +83,47 @@ describe('ONNX export', () => {
     for (const [h, w] of [[16, 12], [19, 14]] as const) {
       const d = await compare({ arch: 'engstrom' }, 1, h, w, 7);
       expect(d, `${h}×${w}`).toBeLessThan(1);
+    }
+  });
+});
+
+describe('ONNX export of the real Engstrom "wave" network (../shared reference model)', () => {
+  const root = new URL('../../../../shared/reference-models/engstrom-wave/', import.meta.url);
+  const read = (rel: string) => new Uint8Array(readFileSync(new URL(rel, root)));
+
+  it('matches tfjs within 1 grey level and reproduces the published output (PSNR > 35 dB)', async () => {
+    const manifest = JSON.parse(Buffer.from(read('variables/manifest.json')).toString('utf8')) as unknown;
+    const net = importMl5({ manifest, read: (f) => read(`variables/${f}`) });
+    try {
+      const session = await ort.InferenceSession.create(exportOnnx(net));
+      const run = async (data: Float32Array, h: number, w: number) =>
+        (await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', data, [1, h, w, 3]) }))[ONNX_OUTPUT]!.data as Float32Array;
+
+      // Parity with tfjs on a crop (the tfjs cpu backend is slow at full size).
+      const { data: crop } = await sharp(fileURLToPath(new URL('samples/chicago.jpg', root)))
+        .extract({ left: 200, top: 100, width: 96, height: 64 })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const x = Float32Array.from(crop);
+      const got = await run(x, 64, 96);
+      const expected = tf.tidy(() => tf.clipByValue(net.apply(tf.tensor4d(x, [1, 64, 96, 3])), 0, 255).dataSync());
+      let maxDiff = 0;
+      for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i]! - expected[i]!));
+      expect(maxDiff).toBeLessThan(1);
+
+      // Full image against lengstrom's published result (rows 2–475 of our 476-row output, see SOURCE.md).
+      const content = await sharp(fileURLToPath(new URL('samples/chicago.jpg', root))).raw().toBuffer({ resolveWithObject: true });
+      const { width: w, height: h } = content.info;
+      const full = await run(Float32Array.from(content.data), h, w);
+      const ref = await sharp(fileURLToPath(new URL('samples/chicago_wave_lengstrom.jpg', root))).raw().toBuffer();
+      let se = 0;
+      for (let i = 0; i < full.length; i++) se += (Math.round(full[i]!) - ref[i]!) ** 2;
+      const psnr = 10 * Math.log10((255 * 255) / (se / full.length));
+      console.log(`wave: ONNX vs tfjs max diff ${maxDiff.toFixed(3)}; vs published output PSNR ${psnr.toFixed(1)} dB`);
+      expect(psnr).toBeGreaterThan(35);
+      await session.release();
+    } finally {
+      net.dispose();
     }
   });
 });
