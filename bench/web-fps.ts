@@ -38,6 +38,7 @@ const page = browser.page;
 page.setDefaultTimeout(120_000);
 const rows: string[][] = [];
 const userAgent = await page.evaluate(() => navigator.userAgent);
+const chromiumBuild = browser.context.browser()?.version() ?? '';
 
 try {
   for (const backend of list(args['backends'] as string)) {
@@ -80,6 +81,6 @@ try {
   await server.close();
   await rm(tmp, { recursive: true, force: true });
 }
-const chromiumVersion = /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? userAgent;
+const chromiumVersion = chromiumBuild || (/Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? userAgent);
 console.log(`\nheadless Chromium ${chromiumVersion} (--disable-gpu), fake camera; ${seconds}+ s and 3+ frames per row\n`);
-printTable(['backend', 'net', 'size', 'frame', 'fps', 'ms/frame (avg)', 'tensors'], rows);
+printTable(['backend', 'net', 'size', 'frame', 'fps', 'ms/frame (page avg)', 'tensors'], rows);

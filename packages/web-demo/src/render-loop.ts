@@ -166,6 +166,7 @@ export class LiveStylizer {
       this.input.height = height;
     }
     if (this.output.width !== width || this.output.height !== height) {
+      this.stats.msPerFrame = 0; // new size: the old average says nothing about it
       this.output.width = width;
       this.output.height = height;
     }
