@@ -102,8 +102,8 @@ describe('trainer resume', () => {
     const batch = await d.batch(0);
     const whole = new Trainer(net, loss, d, testIO, config('unused', { microBatch: 2 }), () => {});
     const micro = new Trainer(net, loss, d, testIO, config('unused', { microBatch: 1 }), () => {});
-    const a = whole.gradients(batch);
-    const b = micro.gradients(batch);
+    const a = await whole.gradients(batch);
+    const b = await micro.gradients(batch);
     expect(b.losses.total).toBeCloseTo(a.losses.total, 4);
     let maxDiff = 0;
     let maxAbs = 0;

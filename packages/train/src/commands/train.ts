@@ -177,6 +177,8 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   const io: TrainerIO = {
     async saveCheckpoint(dir, m, extra) {
       const full = { ...meta, ...m, createdAt: new Date().toISOString() } as CheckpointMeta;
+      // Download every weight first: serializeCheckpoint reads with dataSync, which webgpu in Node only serves cached.
+      await Promise.all(net.variables.map((v) => v.data()));
       await saveCheckpointDir(dir, serializeCheckpoint(net, full), extra);
     },
     async writeImage(path, image) {

@@ -207,7 +207,7 @@ export class Trainer {
    * Loss and gradient of one batch, accumulated over micro-batches: each micro-batch's loss is scaled by its
    * share of the batch, so the sum of the gradients is the whole-batch gradient (instance norm is per image).
    */
-  gradients(batch: Batch, poison = false): { grads: tf.Tensor[]; losses: StepLosses } {
+  async gradients(batch: Batch, poison = false): Promise<{ grads: tf.Tensor[]; losses: StepLosses }> {
     const { imageSize } = this.config;
     const B = batch.n;
     const micro = Math.max(1, Math.min(this.config.microBatch, B));
@@ -228,7 +228,7 @@ export class Trainer {
         if (poison) total = tf.mul(total, NaN) as tf.Scalar;
         return total;
       }, vars);
-      const c = (comps as tf.Tensor1D | null)!.dataSync();
+      const c = await (comps as tf.Tensor1D | null)!.data(); // async: webgpu in Node has no dataSync
       (comps as tf.Tensor1D | null)!.dispose();
       value.dispose();
       parts.total += (poison ? NaN : c[0]!) * scale;
@@ -249,11 +249,11 @@ export class Trainer {
   }
 
   /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */
-  trainStep(batch: Batch): { losses: StepLosses; ok: true } | { ok: false; reason: string } {
+  async trainStep(batch: Batch): Promise<{ losses: StepLosses; ok: true } | { ok: false; reason: string }> {
     const poison =
       this.config.poison?.steps.includes(this.step) === true && !(this.config.poison.once && this.poisoned.has(this.step));
     if (poison) this.poisoned.add(this.step);
-    const { grads, losses } = this.gradients(batch, poison);
+    const { grads, losses } = await this.gradients(batch, poison);
     const verdict = this.guard.check(this.step, losses.total);
     if (!verdict.ok) {
       for (const t of grads) t.dispose();
@@ -282,16 +282,18 @@ export class Trainer {
   }
 
   /** Mean total loss over images (no gradients), micro-batched. */
-  validationLoss(images: Uint8Array[]): number {
+  async validationLoss(images: Uint8Array[]): Promise<number> {
     const S = this.config.imageSize;
     const micro = Math.max(1, this.config.microBatch);
     let total = 0;
     for (let off = 0; off < images.length; off += micro) {
       const chunk = images.slice(off, off + micro);
-      const v = tf.tidy(() => {
+      const t = tf.tidy(() => {
         const x = tf.tensor4d(Float32Array.from(concatBytes(chunk)), [chunk.length, S, S, 3]);
-        return this.loss.compute(this.net.apply(x), x).total.dataSync()[0]!;
+        return this.loss.compute(this.net.apply(x), x).total;
       });
+      const v = (await t.data())[0]!;
+      t.dispose();
       total += v * chunk.length;
     }
     return total / images.length;
@@ -302,10 +304,12 @@ export class Trainer {
     const dir = join(this.config.out, 'samples');
     await mkdir(dir, { recursive: true });
     for (const s of samples) {
-      const data = tf.tidy(() => {
+      const t = tf.tidy(() => {
         const x = tf.tensor4d(Float32Array.from(s.data), [1, s.height, s.width, 3]);
-        return tf.round(tf.clipByValue(this.net.apply(x), 0, 255)).dataSync();
+        return tf.round(tf.clipByValue(this.net.apply(x), 0, 255));
       });
+      const data = await t.data();
+      t.dispose();
       await this.io.writeImage(join(dir, `step-${label}-${s.name}.jpg`), { name: s.name, data: Uint8Array.from(data), width: s.width, height: s.height });
     }
   }
@@ -386,7 +390,7 @@ export class Trainer {
         windowWait += queue.waitedMs - w0;
         if (batch.step !== this.step) throw new Error(`internal: batch for step ${batch.step} arrived at step ${this.step}`);
         const stepAt = this.step;
-        const r = this.trainStep(batch);
+        const r = await this.trainStep(batch);
         if (!r.ok) {
           const lrScale = this.guard.rollback(r.reason);
           this.lrScale = lrScale;
@@ -419,7 +423,7 @@ export class Trainer {
         if (step % cfg.checkpointEvery === 0 || done || stop) {
           let validation: number | undefined;
           if (opts.validation?.length) {
-            validation = this.validationLoss(opts.validation);
+            validation = await this.validationLoss(opts.validation);
             await metrics.write({ ...this.record(step, elapsed(), r.losses, imgPerS), validation, event: 'validation' });
           }
           const dir = await this.saveCheckpoint(elapsed());
