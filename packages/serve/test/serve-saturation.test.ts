@@ -69,6 +69,7 @@ describe('under load', () => {
     }
     expect(probes.length).toBeGreaterThanOrEqual(3);
     probes.sort((a, b) => a - b);
+    console.log(`healthz while saturated: ${probes.map((p) => p.toFixed(1)).join(', ')} ms`);
     expect(probes[Math.floor(probes.length / 2)], `healthz latencies ${probes.map((p) => p.toFixed(1)).join(', ')} ms`).toBeLessThan(50);
 
     // workers (1) + queue (1) are taken: the next ones are refused at once.
@@ -101,6 +102,12 @@ describe('under load', () => {
     queued.destroy();
     expect(await waitFor(() => server.context.pool.queueDepth === 0)).toBe(true);
     expect(server.context.pool.busy).toBe(1); // the first one is still running
+    // A job still queued at its deadline is dropped with TIMEOUT (503).
+    const late = server.context.pool.run(
+      { id: 'half', pixels: new Uint8Array(16 * 16 * 3), width: 16, height: 16, strength: 1, preserveColors: false },
+      Date.now() + 50,
+    );
+    await expect(late).rejects.toMatchObject({ code: 'TIMEOUT', httpStatus: 503 });
     expect((await first).status).toBe(200);
   });
 
