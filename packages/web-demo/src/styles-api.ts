@@ -56,8 +56,11 @@ export async function fetchStyles(apiBase: string, signal?: AbortSignal): Promis
   try {
     response = await fetch(url, { headers: { accept: 'application/json' }, signal });
   } catch (error) {
-    throw new Error(`Could not reach the style list at ${url}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`Could not reach the style list at ${url} (is \`hokusai serve\` running?): ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status} ${response.statusText}`.trim());
+  if (!response.ok) {
+    const hint = response.status >= 502 && response.status <= 504 ? ' (is `hokusai serve` running?)' : '';
+    throw new Error(`GET ${url} answered HTTP ${response.status} ${response.statusText}`.trim() + hint);
+  }
   return parseStyles(await response.json(), apiBase);
 }
