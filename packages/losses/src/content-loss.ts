@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/model';
+import { meanAll } from './reduce.ts';
 
 export function contentLoss(features: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
   if (features.shape.join() !== target.shape.join()) {
@@ -11,5 +12,5 @@ export function contentLoss(features: tf.Tensor4D, target: tf.Tensor4D): tf.Scal
       `contentLoss expects features and target of the same shape, but got [${features.shape.join(', ')}] and [${target.shape.join(', ')}]`,
     );
   }
-  return tf.tidy(() => tf.mean(tf.squaredDifference(features, target)) as tf.Scalar);
+  return tf.tidy(() => meanAll(tf.squaredDifference(features, target)));
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/model';
+import { meanAll } from './reduce.ts';
 import { gram } from './gram.ts';
 
 /** `grams` `[N,C,C]`, `target` `[C,C]` (shared by the batch) or `[N,C,C]`. */
@@ -16,7 +17,7 @@ export function styleLossFromGrams(grams: tf.Tensor3D, target: tf.Tensor2D | tf.
       `styleLoss expects a Gram target [${c}, ${c}] or [${grams.shape.join(', ')}], but got [${t.join(', ')}]`,
     );
   }
-  return tf.tidy(() => tf.mean(tf.squaredDifference(grams, target)) as tf.Scalar);
+  return tf.tidy(() => meanAll(tf.squaredDifference(grams, target)));
 }
 
 /** Style loss of features `[N,H,W,C]` against a Gram target. */

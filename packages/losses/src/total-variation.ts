@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/model';
+import { meanAll } from './reduce.ts';
 
 export function totalVariation(images: tf.Tensor4D): tf.Scalar {
   const [n, h, w, c] = images.shape;
@@ -13,6 +14,6 @@ export function totalVariation(images: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
     const dx = tf.sub(tf.slice(images, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(images, [0, 0, 0, 0], [n, h, w - 1, c]));
     const dy = tf.sub(tf.slice(images, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(images, [0, 0, 0, 0], [n, h - 1, w, c]));
-    return tf.add(tf.mean(tf.square(dx)), tf.mean(tf.square(dy))) as tf.Scalar;
+    return tf.add(meanAll(tf.square(dx)), meanAll(tf.square(dy))) as tf.Scalar;
   });
 }
