@@ -143,17 +143,19 @@ describe('multiscale plan', () => {
 });
 
 describe('memory estimate', () => {
-  it('grows with pixels and L-BFGS history; wasm (4 GiB) fits 512 but not 4096', () => {
+  it('grows with pixels and L-BFGS history; wasm (4 GiB) fits 512 with m = 100 but not 1024', () => {
     const base = { lossNet: 'vgg19' as const, deepestLayer: 'relu5_1', optimizer: 'lbfgs' as const, lbfgsHistory: 100 };
     const e512 = estimateMemory({ ...base, width: 512, height: 512 });
     const e1024 = estimateMemory({ ...base, width: 1024, height: 1024 });
-    expect(e1024.totalBytes / e512.totalBytes).toBeCloseTo(4, 1);
+    expect(e1024.totalBytes / e512.totalBytes).toBeGreaterThan(3.5);
+    expect(e1024.totalBytes / e512.totalBytes).toBeLessThan(4);
     expect(estimateMemory({ ...base, lbfgsHistory: 5, width: 512, height: 512 }).totalBytes).toBeLessThan(e512.totalBytes);
     expect(e512.largestTensorBytes).toBe(64 * 512 * 512 * 4);
     const wasm = { backend: 'wasm', totalBytes: 4 * GIB };
     const largest = largestFittingSize({ ...base, aspect: 1 }, wasm);
-    expect(largest).toBeGreaterThan(512);
-    expect(largest).toBeLessThan(4096);
+    expect(largest).toBeGreaterThanOrEqual(512);
+    expect(largest).toBeLessThan(1024);
+    expect(largestFittingSize({ ...base, lbfgsHistory: 5, aspect: 1 }, wasm)).toBeGreaterThan(largest);
     const webgpu = { backend: 'webgpu', totalBytes: 64 * GIB, maxTensorBytes: 128 * 1024 ** 2 };
     expect(largestFittingSize({ ...base, aspect: 1 }, webgpu)).toBe(724); // 64·724²·4 ≤ 128 MiB < 64·725²·4
   });

@@ -12,6 +12,7 @@ import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses
 import { initBackend, probeWebGpu, readImage, type RgbImage } from '@hokusai/node';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, PixelObjective, runOptimization, type OptimizeSettings } from '../src/optimize/optimize.ts';
 import { optimizeSchema, runOptimize } from '../src/commands/optimize.ts';
+import { estimateMemory } from '../src/optimize/memory-estimate.ts';
 
 const SHARED = new URL('../../../../shared/', import.meta.url).pathname;
 const H5 = `${SHARED}weights/vgg19-keras/vgg19_notop.h5`;
@@ -92,6 +93,29 @@ describe('optimize on real weights', () => {
     objective.dispose();
     loss.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('memory estimate is within 25% of the measured peak of one evaluation (64×48, wasm)', async () => {
+    await initBackend('wasm');
+    const loss = PerceptualLoss.fromWeights(weights, { contentLayers: GATYS_CONTENT_LAYERS, styleLayers: GATYS_STYLE_LAYERS, contentWeight: 1, styleWeight: 1, tvWeight: 0 });
+    const [H, W] = (process.env.MEMH ?? '48,64').split(',').map(Number) as [number, number];
+    const c = tf.randomUniform([1, H, W, 3], 0, 255, 'float32', 4) as tf.Tensor4D;
+    loss.setStyle([{ image: tf.squeeze(c, [0]) as tf.Tensor3D, weight: 1 }]);
+    const objective = new PixelObjective(loss, c);
+    const x = tf.reshape(c, [-1]) as tf.Tensor1D;
+    const base = tf.memory().numBytes;
+    const info = await tf.profile(async () => {
+      const r = await objective.evaluate(x);
+      r.grad.dispose();
+    });
+    const measured = info.peakBytes - base;
+    const est = estimateMemory({ lossNet: 'vgg19', width: W, height: H, deepestLayer: 'relu5_1', optimizer: 'adam', lbfgsHistory: 0 });
+    console.log(`[optimize.test] one evaluation at ${W}×${H}: peak ${(measured / 2 ** 20).toFixed(1)} MiB, estimate ${(est.activationBytes / 2 ** 20).toFixed(1)} MiB activations`);
+    expect(est.activationBytes / measured).toBeGreaterThan(0.8);
+    expect(est.activationBytes / measured).toBeLessThan(1.25);
+    tf.dispose([c, x]);
+    objective.dispose();
+    loss.dispose();
   });
 
   let wasm128: number | undefined;

@@ -24,6 +24,11 @@ const BLOCKS: Record<LossNetName, { convs: number; channels: number }[]> = {
   ],
 };
 
+/** Live floats per conv output value during backward (fitted, see estimateMemory). */
+const CONV_FLOATS = 9;
+/** Constant kernel scratch (bytes). */
+const SCRATCH_BYTES = 64 * 1024 ** 2;
+
 export interface MemoryEstimateInput {
   lossNet: LossNetName;
   /** Output width and height (pixels) of the largest level. */
@@ -43,10 +48,10 @@ export interface MemoryEstimate {
 }
 
 /**
- * Bytes needed for one forward+backward pass of the loss network plus the optimiser state. Each conv keeps its
- * pre- and post-ReLU output for the backward pass and the backward pass holds about one more gradient of the same
- * size (factor 3, checked against tf.profile's peakBytes on the cpu backend: see test/optimize-memory.test.ts);
- * the content image's features are computed once more, forward only.
+ * Bytes needed for one forward+backward pass of the loss network plus the optimiser state. Fitted to tf.profile's
+ * peak on wasm (test/optimize.test.ts measures 64×48 and checks the estimate): about 9 floats per conv output value
+ * stay alive (conv, bias add and ReLU outputs for the backward pass, their gradients, the backprop-input kernel's
+ * scratch), plus a constant ~64 MiB of kernel scratch (im2col chunks are capped at 32 MiB).
  */
 export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   const m = /^relu(\d)_(\d)$/.exec(input.deepestLayer);
@@ -60,7 +65,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
     if (i + 1 > lastBlock) return;
     const convs = i + 1 === lastBlock ? Math.min(lastConv, block.convs) : block.convs;
     const size = block.channels * h * w;
-    floats += convs * size * 3;
+    floats += convs * size * CONV_FLOATS;
     largest = Math.max(largest, size);
     if (i + 1 < lastBlock) floats += (block.channels * Math.ceil(h / 2) * Math.ceil(w / 2)) * 2; // pooling out + grad
     h = Math.ceil(h / 2);
@@ -68,7 +73,7 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   });
   const pixels = input.width * input.height * 3;
   const vectors = (input.optimizer === 'lbfgs' ? 2 * input.lbfgsHistory + 8 : 6) + 4; // + image, content, grads
-  const activationBytes = floats * 4;
+  const activationBytes = floats * 4 + SCRATCH_BYTES;
   const optimizerBytes = vectors * pixels * 4;
   return { totalBytes: activationBytes + optimizerBytes, activationBytes, optimizerBytes, largestTensorBytes: largest * 4 };
 }
