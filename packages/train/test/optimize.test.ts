@@ -123,28 +123,49 @@ describe('optimize on real weights', () => {
     await initBackend('wasm');
     const r = await run({});
     const level = r.levels[0]!;
-    expect([r.image.width, r.image.height]).toEqual([128, 85]);
-    expect(level.iterations).toBe(50);
     const ratio = level.initialLoss.total / level.finalLoss.total;
     console.log(`[optimize.test] wasm 128 px: loss ${level.initialLoss.total.toExponential(3)} -> ${level.finalLoss.total.toExponential(3)} (×${ratio.toFixed(1)}), ${level.evals} evaluations, ${level.seconds.toFixed(1)} s`);
+    expect([r.image.width, r.image.height]).toEqual([128, Math.round((128 * content.height) / content.width)]);
+    expect(level.iterations).toBe(50);
     expect(ratio).toBeGreaterThanOrEqual(10);
     wasm128 = level.finalLoss.total;
   }, 900_000);
 
-  // lavapipe (software Vulkan) takes ~45 s per evaluation at 128 px on this 2-core machine, so the full run is
-  // opt-in (HOKUSAI_SLOW_TESTS=1); the default compares the same optimisation at 48 px, 10 iterations.
+  // lavapipe (software Vulkan) takes ~45 s per evaluation at 128 px on this shared 2-core machine, so the full
+  // 128 px / 50-iteration run is opt-in (HOKUSAI_SLOW_TESTS=1). By default: the objective (loss and gradient at
+  // the same pixels) must agree, which is what makes the runs agree up to the optimiser's sensitivity.
   describe.skipIf(!('adapter' in gpu))('webgpu' + ('reason' in gpu ? ` — SKIPPED: ${gpu.reason}` : ''), () => {
-    it('same run, same final loss within 1% (48 px, 10 iterations)', async () => {
+    it('loss and gradient at the same pixels match wasm (48 px)', async () => {
+      const evalOn = async (name: 'wasm' | 'webgpu') => {
+        await initBackend(name);
+        const loss = PerceptualLoss.fromWeights(weights, { contentLayers: GATYS_CONTENT_LAYERS, styleLayers: GATYS_STYLE_LAYERS, contentWeight: 1, styleWeight: 100, tvWeight: 1 });
+        const toT = (m: RgbImage) => tf.tensor4d(Float32Array.from(m.data), [1, m.height, m.width, 3]);
+        const cFull = toT(content);
+        const sFull = toT(style);
+        const c = tf.image.resizeBilinear(cFull, [32, 48]);
+        const s = tf.squeeze(tf.image.resizeBilinear(sFull, [40, 48]), [0]) as tf.Tensor3D;
+        loss.setStyle([{ image: s, weight: 1 }]);
+        const objective = new PixelObjective(loss, c);
+        const x = tf.randomUniform([32 * 48 * 3], 0, 255, 'float32', 9) as tf.Tensor1D;
+        const r = await objective.evaluate(x);
+        const grad = (await r.grad.data()) as Float32Array;
+        tf.dispose([cFull, sFull, c, s, x, r.grad]);
+        objective.dispose();
+        loss.dispose();
+        return { loss: r.loss, grad };
+      };
+      const a = await evalOn('wasm');
+      const b = await evalOn('webgpu');
       await initBackend('wasm');
-      const a = await run({ size: 48, iterations: 10 });
-      await initBackend('webgpu');
-      const b = await run({ size: 48, iterations: 10 });
-      await initBackend('wasm');
-      const la = a.finalLoss.total;
-      const lb = b.finalLoss.total;
-      console.log(`[optimize.test] 48 px, 10 it: wasm ${la.toExponential(4)} webgpu ${lb.toExponential(4)} (${((100 * Math.abs(la - lb)) / la).toFixed(3)}%)`);
-      expect(a.levels[0]!.initialLoss.total / la).toBeGreaterThan(3);
-      expect(Math.abs(la - lb) / la).toBeLessThan(0.01);
+      let diff = 0;
+      let norm = 0;
+      a.grad.forEach((v, i) => {
+        diff += (v - (b.grad[i] as number)) ** 2;
+        norm += v * v;
+      });
+      console.log(`[optimize.test] 48 px objective: wasm ${a.loss.toExponential(6)} webgpu ${b.loss.toExponential(6)}, gradient rel. L2 diff ${Math.sqrt(diff / norm).toExponential(2)}`);
+      expect(Math.abs(a.loss - b.loss) / a.loss).toBeLessThan(1e-4);
+      expect(Math.sqrt(diff / norm)).toBeLessThan(1e-3);
     }, 900_000);
 
     it.skipIf(!SLOW)('same run at 128 px, 50 iterations, within 1% (HOKUSAI_SLOW_TESTS=1)', async () => {
