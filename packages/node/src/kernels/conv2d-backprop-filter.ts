@@ -58,6 +58,14 @@ export function conv2DBackpropFilterIm2col(
   const rows = N * OH;
   const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(im2colChunkFloats / Math.max(1, K * OW))));
   const calls = new KernelCalls(args.backend, backendName);
+  if (sh === 1 && sw === 1) {
+    try {
+      return calls.finish(stride1(args.backend, backendName, calls, x, dy, info));
+    } catch (error) {
+      calls.abort();
+      throw error;
+    }
+  }
   try {
     let acc: TensorInfo | undefined;
     for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
@@ -72,21 +80,27 @@ export function conv2DBackpropFilterIm2col(
         for (let kw = 0; kw < KW; kw++) {
           const owLo = Math.min(OW, Math.max(0, Math.ceil((pl - kw) / sw)));
           const owHi = Math.max(owLo, Math.min(OW, Math.floor((W - 1 + pl - kw) / sw) + 1));
-          for (let ci = 0; ci < Ci; ci++) {
-            let dst = ((kh * KW + kw) * Ci + ci) * Mb;
-            for (let r = r0; r < r1; r++) {
-              const n = Math.floor(r / OH);
-              const ih = (r - n * OH) * sh + kh - pt;
-              if (ih < 0 || ih >= H) {
+          const step = sw * Ci;
+          const k0 = (kh * KW + kw) * Ci;
+          // Row-major over output rows so the x row being gathered stays in cache across the Ci channels.
+          for (let r = r0; r < r1; r++) {
+            const n = Math.floor(r / OH);
+            const ih = (r - n * OH) * sh + kh - pt;
+            const col = (r - r0) * OW;
+            if (ih < 0 || ih >= H) {
+              for (let ci = 0; ci < Ci; ci++) {
+                const dst = (k0 + ci) * Mb + col;
                 P.fill(0, dst, dst + OW);
-              } else {
-                if (owLo > 0) P.fill(0, dst, dst + owLo);
-                let src = ((n * H + ih) * W + owLo * sw + kw - pl) * Ci + ci;
-                const step = sw * Ci;
-                for (let ow = owLo; ow < owHi; ow++, src += step) P[dst + ow] = X[src] as number;
-                if (owHi < OW) P.fill(0, dst + owHi, dst + OW);
               }
-              dst += OW;
+              continue;
+            }
+            const rowSrc = ((n * H + ih) * W + owLo * sw + kw - pl) * Ci;
+            for (let ci = 0; ci < Ci; ci++) {
+              const dst = (k0 + ci) * Mb + col;
+              if (owLo > 0) P.fill(0, dst, dst + owLo);
+              let src = rowSrc + ci;
+              for (let ow = owLo; ow < owHi; ow++, src += step) P[dst + ow] = X[src] as number;
+              if (owHi < OW) P.fill(0, dst + owHi, dst + OW);
             }
           }
         }
@@ -124,4 +138,95 @@ export function conv2DBackpropFilterIm2col(
     calls.abort();
     throw error;
   }
+}
+
+/**
+ * Stride-1 path without a gather: x of one image is laid out once, channel-planar and zero-padded to
+ * [Ci, Hp·Wp] with Wp = OW + KW − 1. Computing the output on the padded-width grid (OW..Wp−1 are extra
+ * columns whose dy is 0), the patch-matrix row for tap (kh, kw) and channel ci is then one *contiguous* run
+ * of that plane, starting at kh·Wp + kw: im2col becomes K memcpys per chunk instead of K·M scalar moves.
+ */
+function stride1(
+  backend: tf.KernelBackend,
+  backendName: string,
+  calls: KernelCalls,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Ci, outChannels: Co } = info;
+  const { outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const K = KH * KW * Ci;
+  const Wp = OW + KW - 1;
+  const Hp = OH + KH - 1;
+  const plane = Hp * Wp + KW; // + KW: the last tap's run of the last row reaches KW − 1 past Hp·Wp
+  const rowsPerChunk = Math.max(1, Math.min(OH, Math.floor(im2colChunkFloats / Math.max(1, K * Wp))));
+  let acc: TensorInfo | undefined;
+  for (let n = 0; n < N; n++) {
+    const planar = allocFloat32(backend, backendName, [Ci, plane]);
+    calls.own(planar.info);
+    {
+      const XP = planar.view();
+      const X = float32View(backend, backendName, x);
+      XP.fill(0);
+      for (let i = 0; i < Hp; i++) {
+        const ih = i - pt;
+        if (ih < 0 || ih >= H) continue;
+        const jLo = Math.max(0, pl);
+        const jHi = Math.min(Wp, W + pl);
+        for (let j = jLo; j < jHi; j++) {
+          const src = ((n * H + ih) * W + (j - pl)) * Ci;
+          const dst = i * Wp + j;
+          for (let ci = 0; ci < Ci; ci++) XP[ci * plane + dst] = X[src + ci] as number;
+        }
+      }
+    }
+    for (let oh0 = 0; oh0 < OH; oh0 += rowsPerChunk) {
+      const oh1 = Math.min(OH, oh0 + rowsPerChunk);
+      const L = (oh1 - oh0) * Wp;
+      const patches = allocFloat32(backend, backendName, [1, K, L]);
+      calls.own(patches.info);
+      const dyChunk = allocFloat32(backend, backendName, [1, L, Co]);
+      calls.own(dyChunk.info);
+      const P = patches.view();
+      const XP = float32View(backend, backendName, planar.info);
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const start = (oh0 + kh) * Wp + kw;
+          const k0 = (kh * KW + kw) * Ci;
+          for (let ci = 0; ci < Ci; ci++) {
+            const from = ci * plane + start;
+            P.set(XP.subarray(from, from + L), (k0 + ci) * L);
+          }
+        }
+      }
+      const Dc = dyChunk.view();
+      const D = float32View(backend, backendName, dy);
+      Dc.fill(0);
+      for (let oh = oh0; oh < oh1; oh++) {
+        const src = (n * OH + oh) * OW * Co;
+        Dc.set(D.subarray(src, src + OW * Co), (oh - oh0) * Wp * Co);
+      }
+      const part = calls.run('BatchMatMul', { a: patches.info, b: dyChunk.info }, { transposeA: false, transposeB: false });
+      calls.release(patches.info);
+      calls.release(dyChunk.info);
+      if (acc === undefined) {
+        acc = part;
+      } else {
+        const sum = calls.run('Add', { a: acc, b: part });
+        calls.release(acc);
+        calls.release(part);
+        acc = sum;
+      }
+    }
+    calls.release(planar.info);
+  }
+  if (acc === undefined) {
+    const zero = allocFloat32(backend, backendName, [KH, KW, Ci, Co]);
+    zero.view().fill(0);
+    return zero.info;
+  }
+  return calls.run('Reshape', { x: acc }, { shape: [KH, KW, Ci, Co] });
 }
