@@ -124,6 +124,21 @@ describe('trainer resume', () => {
     loss.dispose();
   });
 
+  it('an abort (SIGINT/SIGTERM) finishes the step and writes a checkpoint there', async () => {
+    const out = await tempDir('abort');
+    const model = TransformerNet.create(TINY, 5);
+    const loss = standInLoss();
+    const trainer = new Trainer(model, loss, data(), testIO, config(out, { checkpointEvery: 100 }), () => {});
+    const controller = new AbortController();
+    const r = await trainer.run({ signal: controller.signal, onProgress: (step) => step === 2 && controller.abort() });
+    expect(r.interrupted).toBe(true);
+    expect(r.step).toBe(2);
+    expect((await listCheckpoints(out)).map((c) => c.step)).toEqual([2]);
+    trainer.dispose();
+    model.dispose();
+    loss.dispose();
+  });
+
   it('keeps only the newest K checkpoints', async () => {
     const out = await tempDir('keep');
     const r = await train(out, { iterations: 6, checkpointEvery: 1, keep: 2 });
