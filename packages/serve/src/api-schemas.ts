@@ -62,7 +62,7 @@ export const StyleSchema = z
         lossNetwork: z.unknown(),
         styleImages: z.array(z.object({ file: z.string(), weight: z.number() })),
         losses: z.record(z.string(), z.number()),
-        options: z.record(z.string(), z.unknown()).nullable(),
+        options: z.record(z.string(), z.unknown()).nullable().describe('training options (numbers, flags, short names; local paths left out)'),
       })
       .describe('training information from meta.json'),
     loadedAt: z.string(),

@@ -17,11 +17,39 @@ import { stylizeHandler } from './stylize-handler.ts';
 import { STYLE_ID, type Style } from './style-registry.ts';
 import type { ServerContext } from './server-context.ts';
 
+/**
+ * Training options safe to publish: numbers, booleans, short strings and lists of numbers; anything that looks like a
+ * filesystem path (datasets, weights, cache and output folders of the training machine) is left out.
+ */
+export function publicTrainingOptions(training: unknown): Record<string, unknown> | null {
+  if (!training || typeof training !== 'object') return null;
+  const looksLikePath = (v: string) => /[/\\]/.test(v) || /^~/.test(v);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(training as Record<string, unknown>)) {
+    if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (typeof v === 'string' && v.length <= 64 && !looksLikePath(v)) out[k] = v;
+    else if (Array.isArray(v) && v.length <= 32 && v.every((x) => typeof x === 'number')) out[k] = v;
+  }
+  return out;
+}
+
+const baseName = (file: string) => file.split(/[/\\]/).pop() ?? '';
+
+/** meta.json as published under /models/<id>/: training options without paths, no command line, file base names. */
+export function publicMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...meta, training: publicTrainingOptions(meta.training) };
+  delete out.command;
+  if (Array.isArray(meta.styleImages)) {
+    out.styleImages = (meta.styleImages as Record<string, unknown>[]).map((i) => ({ ...i, file: baseName(String(i.file ?? '')) || 'style' }));
+  }
+  return out;
+}
+
 /** Public description of a style (GET /v1/styles). */
 export function describeStyle(s: Style) {
   const m = s.meta;
   const styleImages = Array.isArray(m.styleImages)
-    ? (m.styleImages as { file?: unknown; weight?: unknown }[]).map((i) => ({ file: String(i.file ?? ''), weight: Number(i.weight ?? 0) }))
+    ? (m.styleImages as { file?: unknown; weight?: unknown }[]).map((i) => ({ file: baseName(String(i.file ?? '')), weight: Number(i.weight ?? 0) }))
     : [];
   return {
     id: s.id,
@@ -38,7 +66,7 @@ export function describeStyle(s: Style) {
       lossNetwork: m.lossNetwork ?? null,
       styleImages,
       losses: (m.losses as Record<string, number> | undefined) ?? {},
-      options: (m.training as Record<string, unknown> | null | undefined) ?? null,
+      options: publicTrainingOptions(m.training),
     },
     loadedAt: s.loadedAt,
   };
@@ -182,6 +210,13 @@ export function createApp(ctx: ServerContext): express.Express {
         })
       : (_req: Request, _res: Response, next: NextFunction) => next();
   app.post('/v1/styles/:id/stylize', limiter, stylizeHandler(ctx));
+
+  // meta.json (plain and float16 variant) is published without the training machine's paths and command line.
+  app.get(['/models/:id/meta.json', '/models/:id/f16/meta.json'], (req, res) => {
+    const style = styleOr404(req.params.id as string);
+    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+    res.json(publicMeta(style.meta));
+  });
 
   // Browser-ready checkpoint files: the id and the file name are looked up in the registry, never joined raw.
   app.get('/models/:id/:file', (req, res, next) => {

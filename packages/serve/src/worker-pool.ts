@@ -153,6 +153,7 @@ export class InferencePool {
 
   /** Loads (or replaces) a style in every worker; rejects with the first worker's error. */
   async load(id: string, version: number, files: Extract<ToWorker, { type: 'load' }>['files']): Promise<LoadResult> {
+    if (this.slots.length === 0) throw new HokusaiError('NOT_READY', 'No inference worker is running to load the style into');
     const results = await Promise.all(
       this.slots.map(
         (slot) =>

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { TransformerNet, defaultCheckpointMeta, serializeCheckpoint, type NetConfig } from '@hokusai/model';
+import { TransformerNet, defaultCheckpointMeta, serializeCheckpoint, type CheckpointMeta, type NetConfig } from '@hokusai/model';
 import { saveCheckpointDir } from '@hokusai/node';
 import sharp from 'sharp';
 
@@ -26,10 +26,16 @@ export function imageRangeNet(config: NetConfig, seed: number): TransformerNet {
 }
 
 /** Writes a tiny random checkpoint as `<root>/<id>` (optionally with a thumbnail). */
-export async function writeTinyCheckpoint(root: string, id: string, seed = 1, config: NetConfig = TINY_NET): Promise<void> {
+export async function writeTinyCheckpoint(
+  root: string,
+  id: string,
+  seed = 1,
+  config: NetConfig = TINY_NET,
+  meta: Partial<CheckpointMeta> = {},
+): Promise<void> {
   const net = imageRangeNet(config, seed);
   try {
-    const files = serializeCheckpoint(net, defaultCheckpointMeta({ name: `Test style ${id}`, toolVersion: 'test', step: seed }));
+    const files = serializeCheckpoint(net, defaultCheckpointMeta({ name: `Test style ${id}`, toolVersion: 'test', step: seed, ...meta }));
     const thumb = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 50, b: 10 } } }).jpeg().toBuffer();
     await saveCheckpointDir(join(root, id), files, { 'thumbnail.jpg': new Uint8Array(thumb) });
   } finally {

@@ -22,7 +22,10 @@ const logs: string[] = [];
 beforeAll(async () => {
   await initBackend('cpu');
   dir = await tempDir('serve-api');
-  await writeTinyCheckpoint(dir.path, 'tiny', 1);
+  await writeTinyCheckpoint(dir.path, 'tiny', 1, TINY_NET, {
+    training: { dataset: '/home/someone/datasets/coco', cacheDir: '~/.cache/hokusai', lr: 0.001, preset: 'fast', contentLayers: [1, 2] },
+    styleImages: [{ file: '/home/someone/styles/wave.jpg', sha256: 'a'.repeat(64), weight: 1 }],
+  });
   await writeTinyCheckpoint(dir.path, 'other', 2);
   demoDir = join(dir.path, '.demo-dist'); // hidden: not a style folder
   await mkdir(join(demoDir, 'assets'), { recursive: true });
@@ -141,6 +144,16 @@ describe('styles and model files', () => {
     expect(styles.map((s) => s.id)).toEqual(['other', 'tiny']);
     const tiny = styles.find((s) => s.id === 'tiny');
     expect(tiny).toMatchObject({ name: 'Test style tiny', thumbnailUrl: '/models/tiny/thumbnail.jpg', training: { step: 1 } });
+    // Training info is published without the training machine's paths.
+    expect(tiny?.training).toMatchObject({ options: { lr: 0.001, preset: 'fast', contentLayers: [1, 2] }, styleImages: [{ file: 'wave.jpg', weight: 1 }] });
+    expect(JSON.stringify(r.body.toString())).not.toContain('someone');
+    expect(JSON.stringify(r.body.toString())).not.toContain('.cache');
+    for (const path of ['/models/tiny/meta.json', '/models/tiny/f16/meta.json']) {
+      const meta = await rawRequest(server.url, { path });
+      expect(meta.status).toBe(200);
+      expect(json(meta)).toMatchObject({ name: 'Test style tiny', training: { lr: 0.001 }, styleImages: [{ file: 'wave.jpg' }] });
+      expect(meta.body.toString()).not.toContain('someone');
+    }
     const one = await rawRequest(server.url, { path: '/v1/styles/other' });
     expect(json(one)).toMatchObject({ id: 'other', training: { step: 2 } });
   });
