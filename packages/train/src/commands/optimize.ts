@@ -31,7 +31,7 @@ const layerWeights = z.record(z.string(), z.number().nonnegative());
 export const optimizeSchema = z.object({
   content: z.string().describe('content image (jpeg, png, webp)'),
   style: z.array(z.string()).min(1).describe('style image(s); repeat or comma-separate to blend several'),
-  styleBlend: z.array(z.number().nonnegative()).default([]).describe('blend weights of the style images, e.g. 0.7,0.3 (default: equal)'),
+  styleBlend: z.array(z.number().nonnegative()).default([]).describe('blend weights of the style images, e.g. 0.7,0.3 (none = equal)'),
   out: z.string().default('optimized.png').describe('output image (.png, .jpg, .webp); settings go to OUT.json; with --sweep the contact sheet'),
   iterations: z.number().int().positive().default(500).describe('iterations at the coarsest level (each finer level runs half as many)'),
   optimizer: z.enum(['lbfgs', 'adam']).default('lbfgs').describe('L-BFGS (as in the paper) or Adam'),
