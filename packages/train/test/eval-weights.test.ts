@@ -69,6 +69,7 @@ describe('hokusai eval', () => {
     const opts = resolveOptions(evalSchema, { ...base(), image: join(dir, 'content.png'), json: true });
     const r = await runEval(opts, c);
     const printed = JSON.parse(c.outText()) as typeof r;
+    expect(printed).toEqual(r);
     expect(printed.content).toEqual({ relu2_2: 0 });
     expect(Object.keys(printed.style)).toEqual(['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3']);
     for (const v of Object.values(printed.style)) expect(v).toBeGreaterThan(0);
