@@ -247,10 +247,12 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     }
     const finalDir = await trainer.saveFinal();
     const rel = relative(process.cwd(), resolve(finalDir)) || finalDir;
+    const styleId = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'style';
     ctx.log(
       `done: ${result.step} steps, loss ${result.firstLoss?.toPrecision(4)} → ${result.lastLoss?.toPrecision(4)}` +
-        `${result.rollbacks ? `, ${result.rollbacks} rollback(s)` : ''}\nmodel: ${rel}\n` +
-        `use it:\n  hokusai stylize --model ${rel} photo.jpg --out styled.jpg\n  hokusai serve --checkpoints ${relative(process.cwd(), resolve(options.out)) || '.'}`,
+        `${result.rollbacks ? `, ${result.rollbacks} rollback(s)` : ''}\nmodel: ${rel}\nuse it:\n` +
+        `  hokusai stylize --checkpoint ${rel} photo.jpg --out styled.jpg\n` +
+        `  mkdir -p checkpoints && cp -r ${rel} checkpoints/${styleId} && hokusai serve --checkpoints checkpoints`,
     );
     ctx.out(`${rel}\n`);
   } finally {
