@@ -4,6 +4,7 @@
  * This is how tfjs' own backends compose kernels (e.g. wasm BatchMatMul calls reshape()).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { HokusaiError } from '@hokusai/model';
 
 export type TensorInfo = tf.TensorInfo;
 
@@ -80,8 +81,22 @@ export function allocFloat32(
   shape: number[],
 ): { info: TensorInfo; view: () => Float32Array } {
   if (backendName === 'wasm') {
-    const wasm = backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+    const wasm = backend as unknown as {
+      makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+      dataIdMap: { get(id: tf.DataId): { memoryOffset: number | null } | undefined };
+      disposeData(id: tf.DataId): boolean;
+    };
     const info = wasm.makeOutput(shape, 'float32');
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (size > 0 && !wasm.dataIdMap.get(info.dataId)?.memoryOffset) {
+      // malloc returned NULL: the wasm heap (4 GiB at most) is full. Writing there would corrupt memory.
+      wasm.disposeData(info.dataId);
+      throw new HokusaiError(
+        'OUT_OF_MEMORY',
+        `wasm heap exhausted: could not allocate ${((size * 4) / 2 ** 20).toFixed(0)} MiB for [${shape.join(',')}] ` +
+          '(the wasm backend has at most 4 GiB): use a smaller batch or image size (micro-batches)',
+      );
+    }
     // The wasm heap can grow (detaching old views) on any later allocation: take views lazily.
     return { info, view: () => float32View(backend, backendName, info) };
   }
