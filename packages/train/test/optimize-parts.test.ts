@@ -178,9 +178,10 @@ describe('GIF and contact sheet', () => {
     const png = await renderContactSheet(cells, { columns: 2, cellSize: 128 });
     const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     expect(info.width).toBe(2 * 132 + 4);
+    expect(info.height).toBeLessThan(2 * (128 + 40)); // 96 px image boxes for 4:3 cells, not 128
     // Label strips are #222 with white text: count bright pixels in the first label strip.
     let bright = 0;
-    for (let y = 4 + 128 + 2; y < 4 + 128 + 20; y++)
+    for (let y = 4 + 96 + 2; y < 4 + 96 + 20; y++)
       for (let x = 4; x < 132; x++) if ((data[(y * info.width + x) * info.channels] as number) > 200) bright++;
     expect(bright).toBeGreaterThan(30);
   });

@@ -45,7 +45,7 @@ export const optimizeSchema = z.object({
   styleScale: z.number().positive().default(1).describe("style image's long edge relative to the output's (at every level)"),
   styleSize: z.number().int().nonnegative().default(0).describe('fixed style long edge in pixels instead of --style-scale (0 = relative)'),
   contentWeight: z.number().nonnegative().default(1).describe('content loss weight'),
-  styleWeight: z.number().nonnegative().default(1e4).describe('style loss weight'),
+  styleWeight: z.number().nonnegative().default(100).describe('style loss weight'),
   tvWeight: z.number().nonnegative().default(0).describe('total variation weight'),
   contentLayers: layerWeights.default(GATYS_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: layerWeights.default(GATYS_STYLE_LAYERS).describe('style layers with weights'),

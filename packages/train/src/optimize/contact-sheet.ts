@@ -1,8 +1,9 @@
 /**
  * Contact sheet for `hokusai optimize --sweep`: the results of a settings grid side by side, each under a label
  * saying its settings, so a user picks settings by looking. Composited with sharp; labels are SVG text rendered by
- * sharp (librsvg + fontconfig; DejaVu Sans is installed here and checked by test/optimize-sheet.test.ts). Cells
- * keep their aspect ratio inside a fixed box; the grid has `columns` columns (default: the last sweep's values).
+ * sharp (librsvg + fontconfig; DejaVu Sans is installed here; test/optimize-parts.test.ts checks text pixels
+ * appear). Cells keep their aspect ratio inside a box cellSize wide and as tall as the tallest cell needs; the
+ * grid has `columns` columns (the command uses the last sweep's number of values).
  */
 import sharp from 'sharp';
 
@@ -48,15 +49,17 @@ export async function renderContactSheet(cells: SheetCell[], opts: SheetOptions)
   const labelH = Math.round(fontSize * 1.2 * 2 + fontSize * 0.5);
   const gap = 4;
   const titleH = opts.title ? Math.round(fontSize * 2) : 0;
+  // Image box: cellSize wide; as tall as the tallest cell needs (landscape grids get no empty bands).
+  const boxH = Math.max(...cells.map((c) => Math.round((c.height * cellSize) / Math.max(c.width, c.height))), 1);
   const sheetW = columns * (cellSize + gap) + gap;
-  const sheetH = titleH + rows * (cellSize + labelH + gap) + gap;
+  const sheetH = titleH + rows * (boxH + labelH + gap) + gap;
   const layers: sharp.OverlayOptions[] = [];
   if (opts.title) layers.push({ input: await labelStrip(opts.title, sheetW, titleH, fontSize), left: 0, top: 0 });
   for (const [i, cell] of cells.entries()) {
     const col = i % columns;
     const row = Math.floor(i / columns);
     const left = gap + col * (cellSize + gap);
-    const top = titleH + gap + row * (cellSize + labelH + gap);
+    const top = titleH + gap + row * (boxH + labelH + gap);
     const k = cellSize / Math.max(cell.width, cell.height);
     const w = Math.max(1, Math.round(cell.width * k));
     const h = Math.max(1, Math.round(cell.height * k));
@@ -64,8 +67,8 @@ export async function renderContactSheet(cells: SheetCell[], opts: SheetOptions)
       .resize(w, h, { kernel: 'lanczos3' })
       .png()
       .toBuffer();
-    layers.push({ input: img, left: left + Math.floor((cellSize - w) / 2), top: top + Math.floor((cellSize - h) / 2) });
-    layers.push({ input: await labelStrip(cell.label, cellSize, labelH, fontSize), left, top: top + cellSize });
+    layers.push({ input: img, left: left + Math.floor((cellSize - w) / 2), top: top + Math.floor((boxH - h) / 2) });
+    layers.push({ input: await labelStrip(cell.label, cellSize, labelH, fontSize), left, top: top + boxH });
   }
   const png = await sharp({ create: { width: sheetW, height: sheetH, channels: 3, background: { r: 16, g: 16, b: 16 } } })
     .composite(layers)
