@@ -82,6 +82,29 @@ describe('weights store', () => {
     expect(existsSync(join(cacheDir, 'weights', OFFICIAL_WEIGHTS.vgg19.fileName))).toBe(false);
   });
 
+  test('fetch success path: downloaded, verified, converted and preferred as the official entry', async () => {
+    // Pretend the shared file is the official one (no official file is available offline).
+    const saved = { ...OFFICIAL_WEIGHTS.vgg19 };
+    const bytes = readFileSync(H5);
+    const { createHash } = await import('node:crypto');
+    Object.assign(OFFICIAL_WEIGHTS.vgg19, { size: bytes.length, md5: createHash('md5').update(bytes).digest('hex') });
+    try {
+      const seen: number[] = [];
+      const entry = await fetchLossWeights('vgg19', { cacheDir, url: `${base}/vgg19.h5`, onProgress: (d) => seen.push(d) });
+      expect(entry.official).toBe(true);
+      expect(entry.source).toBe(`${base}/vgg19.h5`);
+      expect(seen.at(-1)).toBe(bytes.length);
+      expect(existsSync(join(cacheDir, 'weights', OFFICIAL_WEIGHTS.vgg19.fileName))).toBe(true);
+      const warn: string[] = [];
+      const w = await loadLossWeights({ lossNet: 'vgg19', cacheDir, log: (l) => warn.push(l) });
+      expect(w.official).toBe(true);
+      expect(warn).toEqual([]);
+      expect((await listLossWeights(cacheDir))[0]!.official).toBe(true);
+    } finally {
+      Object.assign(OFFICIAL_WEIGHTS.vgg19, saved);
+    }
+  });
+
   test('offline fetch: NETWORK_UNAVAILABLE with the URL and the import command', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

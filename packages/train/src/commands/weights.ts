@@ -37,19 +37,23 @@ export const commands: CommandSpec[] = [
     run: async (opts, ctx) => {
       const o = OFFICIAL_WEIGHTS[opts.net];
       ctx.log(`downloading ${opts.url ?? o.url} (${(o.size / 1e6).toFixed(1)} MB) into ${weightsCacheDir(opts.cacheDir)}`);
-      const progress = createProgress({ total: o.size, label: `${opts.net}`, unit: 'bytes', log: ctx.log });
+      // Created on the first byte, so an offline failure prints no empty progress line.
+      const bar: { progress: ReturnType<typeof createProgress> | null } = { progress: null };
       try {
         const entry = await fetchLossWeights(opts.net, {
           cacheDir: opts.cacheDir,
           signal: ctx.signal,
           log: ctx.log,
-          onProgress: (done) => progress.update(done),
+          onProgress: (done) => {
+            bar.progress ??= createProgress({ total: o.size, label: `${opts.net}`, unit: 'bytes', log: ctx.log });
+            bar.progress.update(done);
+          },
           ...(opts.url ? { url: opts.url } : {}),
         });
-        progress.stop();
+        bar.progress?.stop();
         ctx.log(`${opts.net}: verified (MD5 ${entry.md5}) and converted into ${entry.dir}`);
       } finally {
-        progress.stop();
+        bar.progress?.stop();
       }
     },
   }) as unknown as CommandSpec,
