@@ -45,7 +45,7 @@ for (const size of sizes) {
   const at = results.filter((r) => r.size === size);
   const best = Math.min(...at.map((r) => r.ms));
   for (const r of at) {
-    rows.push([r.backend, `${size}²`, fmtMs(r.ms), `${((size * size * batch) / (r.ms / 1000) / 1e6).toFixed(2)}`, `${(r.ms / best).toFixed(2)}×`]);
+    rows.push([r.backend, `${size}²`, fmtMs(r.ms), `${((size * size * batch) / (r.ms / 1000) / 1e6).toPrecision(3)}`, `${(r.ms / best).toFixed(2)}×`]);
   }
 }
 printTable(['backend', 'size', 'time', 'Mpx/s', 'vs fastest'], rows);
