@@ -9,7 +9,7 @@ import helmet from 'helmet';
 import cors from 'cors';
 import { rateLimit } from 'express-rate-limit';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { HokusaiError, NotFoundError } from '@hokusai/model';
 import { sendError } from './http-errors.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -240,9 +240,10 @@ export function createApp(ctx: ServerContext): express.Express {
   });
 
   // The web demo (Vite build), else a page saying how to build it.
-  app.use(express.static(options.demoDir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
+  const demoDir = resolve(options.demoDir);
+  app.use(express.static(demoDir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
   app.get('/', (_req, res) => {
-    if (existsSync(join(options.demoDir, 'index.html'))) res.sendFile(join(options.demoDir, 'index.html'));
+    if (existsSync(join(demoDir, 'index.html'))) res.sendFile(join(demoDir, 'index.html'));
     else res.type('html').send(DEMO_MISSING_PAGE);
   });
 

@@ -6,7 +6,7 @@
  * by id: no request-supplied path reaches the filesystem.
  */
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { InferencePool, LoadResult } from './worker-pool.ts';
 
 export const STYLE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -74,7 +74,12 @@ export class StyleRegistry {
   /** True once the first scan finished (every checkpoint found then was loaded or found broken). */
   initialScanDone = false;
 
-  constructor(private readonly opts: RegistryOptions) {}
+  private readonly opts: RegistryOptions;
+
+  constructor(opts: RegistryOptions) {
+    // Absolute, so files can be sent (res.sendFile) whatever the working directory.
+    this.opts = { ...opts, dir: resolve(opts.dir) };
+  }
 
   get(id: string): Style | undefined {
     return STYLE_ID.test(id) ? this.styles.get(id) : undefined;

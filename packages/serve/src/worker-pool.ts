@@ -5,6 +5,8 @@
  * given the current styles again. The TypeScript worker runs through tsx, registered inside the thread.
  */
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { HokusaiError } from '@hokusai/model';
 import type { EngineName, FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
 
@@ -16,10 +18,16 @@ const RESOLVE_HOOK = `export async function resolve(s, c, next) {
   }
 }`;
 
+/** tsx's API, resolved from this package (an eval'd worker would resolve bare names from the working directory). */
+const TSX_API =
+  typeof import.meta.resolve === 'function'
+    ? import.meta.resolve('tsx/esm/api')
+    : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+
 function bootstrap(entry: string): string {
   return `
 const { register } = require('node:module');
-import('tsx/esm/api').then((tsx) => {
+import(${JSON.stringify(TSX_API)}).then((tsx) => {
   tsx.register();
   register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(RESOLVE_HOOK)}`)});
   return import(${JSON.stringify(entry)});

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { tempDir, testImage, writeTinyCheckpoint } from './helpers.ts';
@@ -23,8 +23,8 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-function run(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOKUSAI_DEBUG: '' } });
+function run(args: string[], cwd?: string) {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOKUSAI_DEBUG: '' } });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -44,12 +44,15 @@ describe('hokusai export / serve', () => {
   });
 
   it('serves with the tfjs engine and exits 0 on SIGTERM after the request in flight', async () => {
-    const p = run(['serve', '--port', '0', '--checkpoints', dir.path, '--workers', '1', '--engine', 'tfjs', '--backend', 'cpu', '--poll-ms', '0']);
+    // A relative --checkpoints (as the default `checkpoints` is) must work from any working directory.
+    const p = run(['serve', '--port', '0', '--checkpoints', basename(dir.path), '--workers', '1', '--engine', 'tfjs', '--backend', 'cpu', '--poll-ms', '0'], dirname(dir.path));
     const until = Date.now() + 90_000;
     while (!/ready: \d+ style/.test(p.stderr()) && Date.now() < until && p.child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     const url = /listening on (http:\/\/\S+)/.exec(p.stderr())?.[1];
     expect(url, p.stderr()).toBeDefined();
     expect(p.stderr()).toContain(`web demo: ${url}/`);
+    expect((await rawRequest(url!, { path: '/models/tiny/model.json' })).status).toBe(200);
+    expect((await rawRequest(url!, { path: '/models/tiny/thumbnail.jpg' })).status).toBe(200);
     const png = await testImage(300, 200);
     const inFlight = rawRequest(url!, { method: 'POST', path: '/v1/styles/tiny/stylize', body: png, headers: { 'content-type': 'image/png', accept: 'application/json' } });
     await new Promise((r) => setTimeout(r, 30));
