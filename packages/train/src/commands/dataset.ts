@@ -1,7 +1,8 @@
 /**
  * `hokusai dataset fetch coco2014`: downloads MS-COCO 2014 train (the training set of Johnson et al. 2016),
  * resumably and verified by size (download() of @hokusai/node), unpacks it with the system `unzip` into
- * `<dir>/coco2014/train2014/`, optionally keeping only the first N images (`--limit`).
+ * `<dir>/coco2014/train2014/`; with `--limit N` only the first N images are unpacked (or kept, when the whole set
+ * was unpacked before).
  * Offline (or no unzip) → a clear message with the manual steps.
  */
 import { spawn } from 'node:child_process';
@@ -25,7 +26,7 @@ export const DATASETS = {
 export const datasetFetchSchema = z.object({
   name: z.enum(['coco2014']).default('coco2014').describe('dataset to fetch'),
   dir: z.string().default('datasets').describe('where datasets are kept (the images land in <dir>/<name>/<folder>/)'),
-  limit: z.number().int().min(0).default(0).describe('keep only the first N images (0 = all)'),
+  limit: z.number().int().min(0).default(0).describe('unpack only the first N images (0 = all; the zip is then kept for a later full unpack)'),
   keepZip: z.boolean().default(false).describe('keep the downloaded zip after unpacking'),
 });
 
@@ -40,14 +41,32 @@ function manualSteps(name: keyof typeof DATASETS, dir: string): string {
   );
 }
 
-function run(cmd: string, args: string[], signal: AbortSignal): Promise<void> {
+function run(cmd: string, args: string[], signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], signal });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    let out = '';
     let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}: ${err.trim().slice(0, 500)}`))));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}: ${err.trim().slice(0, 500)}`))));
   });
+}
+
+/** Unpack the whole zip, or with a limit only its first `limit` images (by name), into `tmp`. */
+export async function unpack(zip: string, tmp: string, limit: number, signal: AbortSignal): Promise<void> {
+  if (limit <= 0) {
+    await run('unzip', ['-q', '-o', zip, '-d', tmp], signal);
+    return;
+  }
+  const names = (await run('unzip', ['-Z1', zip], signal))
+    .split('\n')
+    .filter((n) => /\.(jpe?g|png|webp)$/i.test(n))
+    .sort()
+    .slice(0, limit);
+  for (let i = 0; i < names.length; i += 500) {
+    await run('unzip', ['-q', '-o', zip, ...names.slice(i, i + 500), '-d', tmp], signal);
+  }
 }
 
 /** Delete all but the first `limit` images (sorted by name) of a folder. */
@@ -82,7 +101,7 @@ export async function runDatasetFetch(options: z.infer<typeof datasetFetchSchema
     const tmp = join(target, '.unpacking');
     await rm(tmp, { recursive: true, force: true });
     try {
-      await run('unzip', ['-q', '-o', zip, '-d', tmp], ctx.signal);
+      await unpack(zip, tmp, options.limit, ctx.signal);
     } catch (error) {
       throw new HokusaiError('IO', `Could not unpack ${zip}: ${(error as Error).message}\n${manualSteps(options.name, options.dir)}`, { cause: error });
     }
@@ -90,10 +109,10 @@ export async function runDatasetFetch(options: z.infer<typeof datasetFetchSchema
     await rename(join(tmp, d.folder), folder);
     await rm(tmp, { recursive: true, force: true });
     await mkdir(target, { recursive: true });
-    await writeFile(join(target, '.complete'), new Date().toISOString());
-    if (!options.keepZip) await rm(zip, { force: true });
+    if (options.limit <= 0) await writeFile(join(target, '.complete'), new Date().toISOString());
+    if (!options.keepZip && options.limit <= 0) await rm(zip, { force: true });
   }
-  if (options.limit > 0) {
+  if (options.limit > 0 && done) {
     const kept = await applyLimit(folder, options.limit);
     ctx.log(`kept the first ${kept} images`);
   }
