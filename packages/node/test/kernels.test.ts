@@ -154,6 +154,45 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     }
 
+    const SLICES: { shape: number[]; begin: number[]; size: number[] }[] = [
+      { shape: [7], begin: [2], size: [4] },
+      { shape: [4, 5], begin: [1, 0], size: [2, 5] },
+      { shape: [4, 5], begin: [1, 2], size: [3, -1] },
+      { shape: [2, 6, 5, 3], begin: [0, 1, 0, 0], size: [2, 4, 5, 3] },
+      { shape: [3, 6, 5, 3], begin: [1, 2, 1, 1], size: [2, 3, 3, 2] },
+      { shape: [2, 6, 5, 3], begin: [0, 0, 4, 0], size: [-1, -1, 1, -1] },
+      { shape: [2, 3, 4, 2, 3], begin: [1, 0, 1, 0, 2], size: [1, 3, 2, 2, 1] },
+      { shape: [2, 3, 4], begin: [0, 1, 0], size: [2, 0, 4] },
+    ];
+    for (const c of SLICES) {
+      it(`Slice [${c.shape.join(',')}] begin [${c.begin.join(',')}] size [${c.size.join(',')}]`, () => {
+        const n = c.shape.reduce((a, b) => a * b, 1);
+        const values = randomValues(n, n + 1);
+        const size = c.size.map((s, i) => (s === -1 ? (c.shape[i] as number) - (c.begin[i] as number) : s));
+        const want: number[] = [];
+        const total = size.reduce((a, b) => a * b, 1);
+        for (let flat = 0; flat < total; flat++) {
+          let rem = flat;
+          let src = 0;
+          let stride = 1;
+          const idx: number[] = [];
+          for (let i = size.length - 1; i >= 0; i--) {
+            idx[i] = rem % (size[i] as number);
+            rem = Math.floor(rem / (size[i] as number));
+          }
+          for (let i = c.shape.length - 1; i >= 0; i--) {
+            src += ((c.begin[i] as number) + (idx[i] as number)) * stride;
+            stride *= c.shape[i] as number;
+          }
+          want.push(values[src] as number);
+        }
+        const ids0 = backendDataIds();
+        const got = tf.tidy(() => Array.from(tf.slice(tf.tensor(values, c.shape), c.begin, c.size).dataSync()));
+        expect(got).toEqual(want);
+        expect(backendDataIds()).toBe(ids0);
+      });
+    }
+
     it('Tile gradient (used by the network\'s nearest upsampling) sums the copies', () => {
       const x = randomValues(2 * 3 * 1 * 4, 9);
       const dy = randomValues(2 * 6 * 2 * 4, 10);

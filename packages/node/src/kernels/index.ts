@@ -9,6 +9,7 @@ export { setIm2colChunkFloats } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputViaConv } from './conv2d-backprop-input.ts';
 import { resizeNearestNeighborGradScatter } from './resize-nearest-grad.ts';
 import { makeTileKernel } from './tile.ts';
+import { makeSliceKernel } from './slice.ts';
 
 type Impl = typeof conv2DBackpropFilterIm2col;
 
@@ -39,6 +40,12 @@ export const KERNEL_FIXES: readonly KernelFix[] = [
     backendName: 'cpu',
     impl: conv2DBackpropFilterIm2col,
     why: 'built-in is a 7-deep TensorBuffer.get loop: im2col + matMul',
+  },
+  {
+    kernelName: 'Slice',
+    backendName: 'wasm',
+    makeImpl: makeSliceKernel,
+    why: 'built-in copies the whole input out of the heap (readSync) for every slice: contiguous runs, heap to heap',
   },
   {
     kernelName: 'Tile',
