@@ -16,13 +16,13 @@ export const DEFAULT_STYLE_LAYERS = { relu1_2: 1, relu2_2: 1, relu3_3: 1, relu4_
 
 export const trainSchema = z.object({
   style: z.array(z.string()).default([]).describe('style image(s); repeat for a blend'),
-  styleBlend: z.array(z.number().positive()).default([]).describe('blend weight per --style (default: equal)'),
+  styleBlend: z.array(z.number().positive()).default([]).describe('blend weight per --style (none = equal weights)'),
   styleSize: z.number().int().min(16).default(256).describe('style images are resized to this longer side'),
   dataset: z.string().default('datasets/coco2014/train2014').describe('folder tree of JPEG/PNG/WebP training images'),
   imageSize: z.number().int().min(16).default(256).describe('training crop size (pixels)'),
   scaleAugment: z.number().min(1).max(2).default(1).describe('random scale augmentation: shorter side × U(1, x) before cropping (1 = off)'),
   flip: z.boolean().default(true).describe('random horizontal flips'),
-  contentWeight: z.number().min(0).default(LOSS_DEFAULTS.contentWeight).describe('content loss weight (default calibrated for the default layers: docs/losses.md)'),
+  contentWeight: z.number().min(0).default(LOSS_DEFAULTS.contentWeight).describe('content loss weight (defaults: defaultLossWeights of @hokusai/losses)'),
   styleWeight: z.number().min(0).default(LOSS_DEFAULTS.styleWeight).describe('style loss weight'),
   tvWeight: z.number().min(0).default(LOSS_DEFAULTS.tvWeight).describe('total-variation loss weight'),
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
