@@ -66,6 +66,18 @@ function fromHalf(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
+let halfTable: Float32Array | null = null;
+/** All 65536 half values as float32 (built once): decoding is then one lookup per value. */
+function halfToFloatTable(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = fromHalf(h);
+  }
+  return halfTable;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Manifest JSON + binary of `w` (all its convs in forward order), float32 or float16. */
 export function serializeVggWeights(w: VggWeights, opts: { float16?: boolean } = {}): { manifestJson: string; weightsBin: Uint8Array } {
   const entries: z.infer<typeof EntrySchema>[] = [];
@@ -137,9 +149,22 @@ export function parseVggWeights(manifest: unknown, bin: Uint8Array): VggWeights 
     }
     const n = shape.reduce((a, b) => a * b, 1);
     const start = offsets.get(name)!;
+    const at = bin.byteOffset + start;
+    if (e.quantization) {
+      const table = halfToFloatTable();
+      const out = new Float32Array(n);
+      if (LITTLE_ENDIAN && at % 2 === 0) {
+        const halves = new Uint16Array(bin.buffer, at, n);
+        for (let i = 0; i < n; i++) out[i] = table[halves[i]!]!;
+      } else {
+        for (let i = 0; i < n; i++) out[i] = table[view.getUint16(start + 2 * i, true)]!;
+      }
+      return out;
+    }
+    // Fast path: copy the bytes (aligned or not) and view them as float32 (the format is little-endian).
+    if (LITTLE_ENDIAN) return new Float32Array(bin.buffer.slice(at, at + 4 * n));
     const out = new Float32Array(n);
-    if (e.quantization) for (let i = 0; i < n; i++) out[i] = fromHalf(view.getUint16(start + 2 * i, true));
-    else for (let i = 0; i < n; i++) out[i] = view.getFloat32(start + 4 * i, true);
+    for (let i = 0; i < n; i++) out[i] = view.getFloat32(start + 4 * i, true);
     return out;
   };
   const layers = new Map<string, ConvWeights>();

@@ -219,7 +219,7 @@ export async function loadLossWeights(opts: LoadLossWeightsOptions): Promise<Vgg
     }
     if (isDir) return checkNet(await readEntry(path), lossNet, path);
     const bytes = await readSource(path);
-    const { sha256 } = hashes(bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex'); // the cache key; MD5 only when importing
     const dir = entryDir(cacheDir, lossNet, sha256);
     const info = await readInfo(dir);
     if (info) {
