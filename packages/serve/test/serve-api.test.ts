@@ -250,6 +250,15 @@ describe('POST /v1/styles/:id/stylize', () => {
     expect([decoded.width, decoded.height]).toEqual([40, 30]);
   });
 
+  it('handles tiny images (1×1, 3×2) and keeps their size', async () => {
+    for (const [w, h] of [[1, 1], [3, 2]] as const) {
+      const r = await post('/v1/styles/tiny/stylize', await testImage(w, h), { 'content-type': 'image/png' });
+      expect(r.status, r.body.toString().slice(0, 200)).toBe(200);
+      const meta = await sharp(r.body).metadata();
+      expect([meta.width, meta.height]).toEqual([w, h]);
+    }
+  });
+
   it('accepts multipart/form-data with an `image` field', async () => {
     const png = await testImage(32, 24);
     const boundary = '----hokusai-test';
