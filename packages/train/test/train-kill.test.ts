@@ -34,7 +34,7 @@ async function finalWeights(dir: string): Promise<Float32Array[]> {
 
 describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
   beforeAll(useCpu);
-  it('resumes from the latest checkpoint after SIGKILL and ends with the same weights', { timeout: 300_000 }, async () => {
+  it('resumes from the latest checkpoint after SIGKILL and ends with the same weights', { timeout: 600_000 }, async () => {
     const data = await tempDir('kill-data');
     await makeImages(data, 6, 24);
     const style = join(await tempDir('kill-style'), 'style.png');
