@@ -193,6 +193,49 @@ for (const backend of ['cpu', 'wasm'] as const) {
       });
     }
 
+    for (const [shape, axis, keepDims] of [
+      [[2, 5, 4, 3], [1, 2], false],
+      [[2, 5, 4, 3], [0, 1, 2], false],
+      [[2, 5, 4, 3], [1, 2], true],
+      [[2, 5, 4, 3], [3], false],
+      [[2, 5, 4, 3], [0, 2], false],
+      [[6, 7], null, false],
+      [[3, 0, 2], [1], false],
+    ] as [number[], number[] | null, boolean][]) {
+      // Mean over an empty axis differs between built-ins (cpu: not NaN); only Sum is checked there.
+      for (const kind of shape.includes(0) ? (['sum'] as const) : (['sum', 'mean'] as const)) {
+        it(`${kind} [${shape.join(',')}] axes ${JSON.stringify(axis)} keepDims=${keepDims}`, () => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const values = randomValues(n, n + 5);
+          const reduced = axis ?? shape.map((_, i) => i);
+          const outShape = shape.map((d, i) => (reduced.includes(i) ? 1 : d));
+          const R = reduced.reduce((p, a) => p * (shape[a] as number), 1);
+          const want = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+          for (let flat = 0; flat < n; flat++) {
+            let rem = flat;
+            const idx: number[] = [];
+            for (let i = shape.length - 1; i >= 0; i--) {
+              idx[i] = rem % (shape[i] as number);
+              rem = Math.floor(rem / (shape[i] as number));
+            }
+            let o = 0;
+            for (let i = 0; i < shape.length; i++) o = o * (outShape[i] as number) + (reduced.includes(i) ? 0 : (idx[i] as number));
+            want[o] = (want[o] as number) + (values[flat] as number);
+          }
+          if (kind === 'mean') for (let i = 0; i < want.length; i++) want[i] = (want[i] as number) / R;
+          const ids0 = backendDataIds();
+          const got = tf.tidy(() => {
+            const t = tf.tensor(values, shape);
+            const r = kind === 'sum' ? tf.sum(t, axis ?? undefined, keepDims) : tf.mean(t, axis ?? undefined, keepDims);
+            expect(r.shape).toEqual(keepDims ? outShape : shape.filter((_, i) => !reduced.includes(i)));
+            return r.dataSync() as Float32Array;
+          });
+          expect(relativeError(got, Float32Array.from(want))).toBeLessThan(1e-4);
+          expect(backendDataIds()).toBe(ids0);
+        });
+      }
+    }
+
     it('Tile gradient (used by the network\'s nearest upsampling) sums the copies', () => {
       const x = randomValues(2 * 3 * 1 * 4, 9);
       const dy = randomValues(2 * 6 * 2 * 4, 10);

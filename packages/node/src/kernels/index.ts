@@ -10,6 +10,7 @@ import { conv2DBackpropInputViaConv } from './conv2d-backprop-input.ts';
 import { resizeNearestNeighborGradScatter } from './resize-nearest-grad.ts';
 import { makeTileKernel } from './tile.ts';
 import { makeSliceKernel } from './slice.ts';
+import { makeReduceKernel } from './reduce.ts';
 
 type Impl = typeof conv2DBackpropFilterIm2col;
 
@@ -46,6 +47,18 @@ export const KERNEL_FIXES: readonly KernelFix[] = [
     backendName: 'wasm',
     makeImpl: makeSliceKernel,
     why: 'built-in copies the whole input out of the heap (readSync) for every slice: contiguous runs, heap to heap',
+  },
+  {
+    kernelName: 'Sum',
+    backendName: 'wasm',
+    makeImpl: makeReduceKernel('sum'),
+    why: 'built-in transposes (~30 ns/element) unless the reduced axes are innermost: [outer, R, inner] reduction',
+  },
+  {
+    kernelName: 'Mean',
+    backendName: 'wasm',
+    makeImpl: makeReduceKernel('mean'),
+    why: 'built-in transposes (~30 ns/element) unless the reduced axes are innermost: [outer, R, inner] reduction',
   },
   {
     kernelName: 'Tile',
