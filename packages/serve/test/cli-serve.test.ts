@@ -2,7 +2,7 @@
 // engine here, the ONNX engine is covered in serve-api.test.ts) prints its URLs, serves, and exits 0 on SIGTERM
 // after finishing the request in flight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,9 @@ import * as ort from 'onnxruntime-node';
 import { tempDir, testImage, writeTinyCheckpoint } from './helpers.ts';
 import { initBackend } from '@hokusai/node';
 import { json, rawRequest } from './http-client.ts';
+
+/** Children still running when a test fails are stopped here, never left behind. */
+const children: ChildProcess[] = [];
 
 const BIN = fileURLToPath(new URL('../../train/bin/hokusai.mjs', import.meta.url));
 let dir: { path: string; remove: () => Promise<void> };
@@ -20,11 +23,13 @@ beforeAll(async () => {
   await writeTinyCheckpoint(dir.path, 'tiny', 5);
 });
 afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await dir?.remove();
 });
 
 function run(args: string[], cwd?: string) {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOKUSAI_DEBUG: '' } });
+  children.push(child);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
