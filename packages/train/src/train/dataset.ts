@@ -25,8 +25,11 @@ export async function scanImages(dir: string): Promise<string[]> {
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
+      // Symbolic links are followed (datasets are often links into a shared store).
+      const kind = e.isSymbolicLink() ? await stat(p).catch(() => null) : e;
+      if (!kind) continue;
+      if (kind.isDirectory()) await walk(p);
+      else if (kind.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
     }
   }
   const s = await stat(dir).catch(() => null);
