@@ -85,13 +85,17 @@ function fixesText(name: string): string {
 
 async function initTensorflow(): Promise<string> {
   const failures: string[] = [];
+  let allMissing = true;
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await importOptional(pkg);
     } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') allMissing = false;
       failures.push(`${pkg}: ${errorText(error)}`);
       continue;
     }
+    allMissing = false;
     if (tf.findBackend('tensorflow') === null && tf.findBackendFactory('tensorflow') === null) {
       failures.push(`${pkg}: loaded but registered no 'tensorflow' backend (a second copy of @tensorflow/tfjs-core?)`);
       continue;
@@ -100,8 +104,9 @@ async function initTensorflow(): Promise<string> {
     await smokeTest('tensorflow');
     return `tensorflow: libtensorflow via ${pkg}${fixesText('tensorflow')}`;
   }
+  const what = allMissing ? 'is installed' : `could be loaded (${failures.join('; ')})`;
   throw new BackendUnavailable(
-    `tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (${failures.join('; ')}). ` +
+    `tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node ${what}. ` +
       'Fix: npm install @tensorflow/tfjs-node@4.22.0 (CPU) or @tensorflow/tfjs-node-gpu@4.22.0 (CUDA 11.8 + cuDNN 8), ' +
       'or choose --backend wasm.',
   );
@@ -268,7 +273,7 @@ export async function initBackend(name: BackendName = 'auto', log?: (line: strin
         chosen = { name: candidate, reason: await initOne(candidate, adapter) };
         break;
       } catch (error) {
-        skipped.push(errorText(error).replace(/ Fix: .*$/, ''));
+        skipped.push(errorText(error).replace(/\.? Fix: .*$/, ''));
       }
     }
     if (chosen === undefined) {
