@@ -36,6 +36,8 @@ const CASES: Case[] = [
   { N: 2, H: 6, W: 7, Ci: 2, Co: 3, KH: 3, KW: 2, strides: [2, 1], pad: [[0, 0], [1, 2], [3, 0], [0, 0]] },
   { N: 2, H: 5, W: 5, Ci: 6, Co: 4, KH: 1, KW: 1, strides: [1, 1], pad: 'valid' },
   { N: 3, H: 13, W: 11, Ci: 8, Co: 5, KH: 3, KW: 3, strides: [1, 1], pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { N: 2, H: 7, W: 6, Ci: 3, Co: 2, KH: 1, KW: 1, strides: [2, 2], pad: 'valid' },
+  { N: 1, H: 10, W: 11, Ci: 2, Co: 3, KH: 5, KW: 4, strides: [3, 2], pad: 'same' },
 ];
 
 /** Output size and leading padding by the TensorFlow rules, computed here independently of tfjs. */

@@ -48,6 +48,7 @@ export function conv2DBackpropInputViaConv(
   // Row ih of dx sums dy row oh with filter row kh where ih = oh·sh + kh − pt. In the padded, dilated
   // map Z (height H + KH − 1), dy row oh sits at row oh·sh + (KH − 1 − pt); a VALID conv with the flipped
   // filter then yields exactly H rows.
+  if (sh > 1 || sw > 1) return polyphase(args.backend, backendName, dy, filter, info);
   const top = KH - 1 - info.padInfo.top;
   const left = KW - 1 - info.padInfo.left;
   const ZH = H + KH - 1;
@@ -97,6 +98,98 @@ export function conv2DBackpropInputViaConv(
       { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
     );
     return calls.finish(dx);
+  } catch (error) {
+    calls.abort();
+    throw error;
+  }
+}
+
+/**
+ * Strided case without inserted zeros: split dx by output phase (ρh, ρw) = ((ih + pt) mod sh, (iw + pl) mod sw).
+ * The rows of one phase only meet filter rows kh ≡ ρh (mod sh), so each phase is a stride-1 VALID conv of the
+ * (padded) dy with the flipped sub-filter W[ρh + sh·j, ρw + sw·i] — together exactly the FLOPs of a forward conv
+ * (the zero-insertion form spends (sh·sw − 1)/(sh·sw) of its work on zeros).
+ */
+function polyphase(
+  backend: tf.KernelBackend,
+  backendName: string,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Ci, outChannels: Co } = info;
+  const { outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const calls = new KernelCalls(backend, backendName);
+  try {
+    const out = allocFloat32(backend, backendName, [N, H, W, Ci]);
+    calls.own(out.info);
+    out.view().fill(0);
+    // One phase along one axis: taps J, first/last q, count nq, leading pad P of dy, padded length Z.
+    const phase = (rho: number, s: number, K: number, pad: number, size: number) => {
+      const J = Math.ceil((K - rho) / s);
+      const qmin = Math.ceil((pad - rho) / s);
+      const nq = Math.floor((size - 1 + pad - rho) / s) - qmin + 1;
+      return { J, qmin, nq, P: J - 1 - qmin, Z: nq + J - 1 };
+    };
+    for (let rh = 0; rh < sh; rh++) {
+      const ph = phase(rh, sh, KH, pt, H);
+      if (ph.J <= 0 || ph.nq <= 0) continue;
+      for (let rw = 0; rw < sw; rw++) {
+        const pw = phase(rw, sw, KW, pl, W);
+        if (pw.J <= 0 || pw.nq <= 0) continue;
+        const z = allocFloat32(backend, backendName, [N, ph.Z, pw.Z, Co]);
+        calls.own(z.info);
+        const sub = allocFloat32(backend, backendName, [ph.J, pw.J, Co, Ci]);
+        calls.own(sub.info);
+        {
+          const Z = z.view();
+          const D = float32View(backend, backendName, dy);
+          Z.fill(0);
+          const owLo = Math.max(0, -pw.P);
+          const owHi = Math.min(OW, pw.Z - pw.P);
+          for (let n = 0; n < N; n++) {
+            for (let oh = 0; oh < OH; oh++) {
+              const zr = oh + ph.P;
+              if (zr < 0 || zr >= ph.Z || owHi <= owLo) continue;
+              const src = ((n * OH + oh) * OW + owLo) * Co;
+              Z.set(D.subarray(src, src + (owHi - owLo) * Co), ((n * ph.Z + zr) * pw.Z + owLo + pw.P) * Co);
+            }
+          }
+          const F = float32View(backend, backendName, filter);
+          const G = sub.view();
+          for (let jh = 0; jh < ph.J; jh++) {
+            for (let jw = 0; jw < pw.J; jw++) {
+              const kh = rh + sh * (ph.J - 1 - jh);
+              const kw = rw + sw * (pw.J - 1 - jw);
+              const srcBase = (kh * KW + kw) * Ci * Co;
+              const dstBase = (jh * pw.J + jw) * Co * Ci;
+              for (let ci = 0; ci < Ci; ci++) {
+                for (let co = 0; co < Co; co++) G[dstBase + co * Ci + ci] = F[srcBase + ci * Co + co] as number;
+              }
+            }
+          }
+        }
+        const conv = calls.run('Conv2D', { x: z.info, filter: sub.info }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+        calls.release(z.info);
+        calls.release(sub.info);
+        const C = float32View(backend, backendName, conv);
+        const O = out.view();
+        for (let n = 0; n < N; n++) {
+          for (let u = 0; u < ph.nq; u++) {
+            const ih = (ph.qmin + u) * sh + rh - pt;
+            for (let v = 0; v < pw.nq; v++) {
+              const iw = (pw.qmin + v) * sw + rw - pl;
+              const src = ((n * ph.nq + u) * pw.nq + v) * Ci;
+              O.set(C.subarray(src, src + Ci), ((n * H + ih) * W + iw) * Ci);
+            }
+          }
+        }
+        calls.release(conv);
+      }
+    }
+    return calls.finish(out.info);
   } catch (error) {
     calls.abort();
     throw error;
