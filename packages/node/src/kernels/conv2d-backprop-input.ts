@@ -6,8 +6,9 @@
  * zero-padded input with the spatially flipped kernel).
  *
  * Why: tfjs-backend-wasm 4.22's Conv2DBackpropInput is a scalar C++ loop, many times slower than its Conv2D.
- * The zero-inserted, padded dy is written directly in the backend's memory (so negative "padding" from
- * unusual explicit pads is just cropping), the flipped filter likewise.
+ * Stride 1: the padded dy is written directly in the backend's memory (so negative "padding" from unusual
+ * explicit pads is just cropping), the flipped filter likewise. Strided: no zero insertion; one stride-1 conv
+ * per output phase with a flipped sub-filter (see `polyphase`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { KernelCalls, allocFloat32, float32View, type TensorInfo } from './kernel-call.ts';

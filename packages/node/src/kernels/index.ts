@@ -34,7 +34,7 @@ export const KERNEL_FIXES: readonly KernelFix[] = [
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
     impl: conv2DBackpropInputViaConv,
-    why: 'built-in is a scalar loop: rewritten as an XNNPACK conv2d of the zero-inserted dy with the flipped filter',
+    why: 'built-in is a scalar loop: XNNPACK conv2d(s) of the padded dy with the flipped (sub-)filter, one per output phase',
   },
   {
     kernelName: 'Conv2DBackpropFilter',
