@@ -4,6 +4,9 @@
  * exits at once), and turns failures into exit codes: a HokusaiError prints `error [CODE]: message` and exits
  * with its ERROR_TABLE code; commander usage errors exit 2; anything else exits 1. HOKUSAI_DEBUG=1 adds stacks.
  */
+// First: under the Node bin tfjs-core loads twice (CJS bundle + ESM gradient files); this gives the ESM copy its
+// op handler so gradients work in every command (see the module's header).
+import './train/tfjs-op-handler.ts';
 import { CommanderError } from 'commander';
 import { HokusaiError } from '@hokusai/model';
 import { allCommands } from './commands/index.ts';

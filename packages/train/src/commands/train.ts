@@ -5,7 +5,6 @@
  * backend, loss network, data, checkpoints, progress, and the final "how to use it" lines.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../train/tfjs-op-handler.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve, relative } from 'node:path';
