@@ -209,6 +209,22 @@ describe('hokusai optimize command', () => {
     expect((error as Error).message).toMatch(message);
   });
 
+  it('Adam, style init, two blended styles, histogram colours, 2 levels (tiny): writes the image and its sidecar', async () => {
+    const { ctx: c } = ctx();
+    const out = join(dir, 'adam.png');
+    const style2 = `${SHARED}images/styles/great_wave_hokusai.jpg`;
+    await runOptimize(opts({ out, size: 48, scales: 2, iterations: 4, optimizer: 'adam', init: 'style', style: [STYLE, style2], styleBlend: [0.7, 0.3], preserveColors: 'histogram' }), c);
+    const meta = JSON.parse(await readFile(`${out}.json`, 'utf8'));
+    expect(meta.settings.lr).toBe(10);
+    expect(meta.levels.map((l: { width: number; iterations: number }) => [l.width, l.iterations])).toEqual([
+      [32, 4], // the coarse level is at least 32 px (multiscale.ts MIN_SIDE)
+      [48, 2],
+    ]);
+    expect(meta.inputs.styles.map((st: { weight: number }) => st.weight)).toEqual([0.7, 0.3]);
+    const img = await sharp(out).metadata();
+    expect([img.width, img.height]).toEqual([48, 32]);
+  }, 300_000);
+
   it('sweep: every grid point, labelled contact sheet, sidecars, GIF and intermediate images (tiny)', async () => {
     const { ctx: c, lines } = ctx();
     const out = join(dir, 'sheet.png');

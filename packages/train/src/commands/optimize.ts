@@ -40,7 +40,7 @@ export const optimizeSchema = z.object({
   lineSearch: z.enum(['strong-wolfe', 'none']).default('strong-wolfe').describe('L-BFGS line search (none = fixed step lr, as jcjohnson/neural-style)'),
   init: z.enum(['content', 'noise', 'style']).default('content').describe('starting image'),
   seed: z.number().int().nonnegative().default(0).describe('random seed (noise init)'),
-  size: z.number().int().min(16).default(512).describe('long edge of the output in pixels'),
+  size: z.number().int().min(32).default(512).describe('long edge of the output in pixels'),
   scales: z.number().int().nonnegative().default(0).describe('coarse-to-fine levels, each halving the size (0 = auto: coarsest ≤ 512 px)'),
   styleScale: z.number().positive().default(1).describe("style image's long edge relative to the output's (at every level)"),
   styleSize: z.number().int().nonnegative().default(0).describe('fixed style long edge in pixels instead of --style-scale (0 = relative)'),

@@ -13,6 +13,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 export const AUTO_COARSEST = 512;
+/**
+ * Smallest long edge of a level or style image: VGG pools 4 times before relu5_1, and tfjs-backend-wasm 4.22's
+ * MaxPool reads out of bounds on the 3×2 maps a 24×16 image gives (RuntimeError: memory access out of bounds).
+ */
+export const MIN_SIDE = 32;
 
 export interface Level {
   width: number;
@@ -52,11 +57,11 @@ export function planLevels(p: PlanInput): Level[] {
   const n = p.scales > 0 ? p.scales : autoScales(p.size);
   const levels: Level[] = [];
   for (let k = 0; k < n; k++) {
-    const long = Math.max(16, Math.round(p.size / 2 ** (n - 1 - k)));
+    const long = Math.max(MIN_SIDE, Math.round(p.size / 2 ** (n - 1 - k)));
     const dims = dimsForLongEdge(p.contentWidth, p.contentHeight, long);
     levels.push({
       ...dims,
-      styleLongEdge: p.styleSize && p.styleSize > 0 ? p.styleSize : Math.max(16, Math.round(long * p.styleScale)),
+      styleLongEdge: Math.max(MIN_SIDE, p.styleSize && p.styleSize > 0 ? p.styleSize : Math.round(long * p.styleScale)),
       iterations: Math.max(1, Math.round(p.iterations / 2 ** k)),
     });
   }
