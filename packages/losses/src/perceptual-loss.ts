@@ -38,7 +38,8 @@ export interface StyleImage {
   weight: number;
 }
 
-export interface PerceptualLossResult {
+/** A type alias (not an interface) so it is a tfjs TensorContainer: `tf.tidy` can return it. */
+export type PerceptualLossResult = {
   /** contentWeight·Σ w_l·content_l + styleWeight·Σ w_l·style_l + tvWeight·tv. */
   total: tf.Scalar;
   /** Unweighted content loss per layer. */
@@ -47,7 +48,7 @@ export interface PerceptualLossResult {
   style: Record<string, tf.Scalar>;
   /** Unweighted total variation of y. */
   tv: tf.Scalar;
-}
+};
 
 function checkLayers(vgg: Vgg, layers: LossLayers, what: string): string[] {
   const names = Object.keys(layers);

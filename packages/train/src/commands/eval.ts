@@ -98,11 +98,13 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
     const c = resizeTo(c0, h, w);
     const o = resizeTo(o0, h, w);
     tensors.push(c, o);
-    const values = tf.tidy(() => {
-      const r = loss.compute(tf.expandDims(o, 0) as tf.Tensor4D, tf.expandDims(c, 0) as tf.Tensor4D);
-      const read = (rec: Record<string, tf.Scalar>) => Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, v.dataSync()[0]!]));
-      return { content: read(r.content), style: read(r.style), tv: r.tv.dataSync()[0]! };
-    });
+    // Read back asynchronously: webgpu in Node has no synchronous downloads (dataSync).
+    const r = tf.tidy(() => loss.compute(tf.expandDims(o, 0) as tf.Tensor4D, tf.expandDims(c, 0) as tf.Tensor4D));
+    const scalars = [...Object.values(r.content), ...Object.values(r.style), r.tv, r.total];
+    tensors.push(...scalars);
+    const read = async (rec: Record<string, tf.Scalar>) =>
+      Object.fromEntries(await Promise.all(Object.entries(rec).map(async ([k, v]) => [k, (await v.data())[0]!] as const)));
+    const values = { content: await read(r.content), style: await read(r.style), tv: (await r.tv.data())[0]! };
     const result: EvalResult = {
       lossNet: opts.lossNet,
       weightsSha256: weights.sha256 ?? null,
