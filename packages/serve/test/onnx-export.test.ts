@@ -6,9 +6,10 @@ import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { TransformerNet, importMl5, type NetConfig } from '@hokusai/model';
+import { importMl5, type NetConfig } from '@hokusai/model';
 import { initBackend } from '@hokusai/node';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../src/onnx-export.ts';
+import { imageRangeNet } from './helpers.ts';
 
 beforeAll(async () => {
   await initBackend('wasm'); // the reference side; far faster than the cpu backend for the real network
@@ -24,22 +25,6 @@ function randomImage(n: number, h: number, w: number, seed: number): Float32Arra
     out[i] = Math.min(255, Math.max(0, 128 + 80 * Math.sin(x / 5 + (i % 3)) + ((s >>> 16) % 60) - 30));
   }
   return out;
-}
-
-/** A random net whose output spans the 0–255 range (random init alone gives outputs near 0, all clipped). */
-function imageRangeNet(config: NetConfig, seed: number): TransformerNet {
-  const fresh = TransformerNet.create(config, seed);
-  if (config.arch !== 'johnson') return fresh;
-  const weights = tf.tidy(() => {
-    const w = { ...fresh.namedWeights() };
-    w['deconv3.conv2d.weight'] = tf.mul(w['deconv3.conv2d.weight']!, 300);
-    w['deconv3.conv2d.bias'] = tf.add(w['deconv3.conv2d.bias']!, 128);
-    return w;
-  });
-  const net = TransformerNet.fromWeights(config, weights);
-  tf.dispose([weights['deconv3.conv2d.weight']!, weights['deconv3.conv2d.bias']!]);
-  fresh.dispose();
-  return net;
 }
 
 async function compare(config: NetConfig, n: number, h: number, w: number, seed: number) {
