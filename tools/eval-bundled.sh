@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Quality check of the bundled styles (checkpoints/README.md): for each style and each held-out photo, stylise the
+# photo at 512 px and compare the unweighted style loss (VGG19, Johnson layers relu1_2, relu2_2, relu3_3, relu4_3;
+# `hokusai eval`) of the output with that of the unmodified photo, both at 512 px long edge.
+# Usage: tools/eval-bundled.sh [style-id ...]   (prints a markdown table; needs ../shared)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+shared=../shared
+weights=$shared/weights/vgg19-keras/vgg19_notop.h5
+held_out=(kodim14.png kodim19.png kodim23.png skimage_coffee.png)
+declare -A style_file=(
+  [great-wave]=great_wave_hokusai.jpg
+  [starry-night]=starry_night_van_gogh.jpg
+  [wanderer]=wanderer_above_the_sea_of_fog_friedrich.jpg
+)
+ids=("$@"); [ ${#ids[@]} -gt 0 ] || ids=(great-wave starry-night wanderer)
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+hokusai() { node packages/train/bin/hokusai.mjs "$@"; }
+style_sum() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);console.log(Object.values(r.style).reduce((a,b)=>a+b,0))})'; }
+echo "| style | photo | style loss, photo | style loss, output | ratio |"
+echo "|---|---|---|---|---|"
+for id in "${ids[@]}"; do
+  style=$shared/images/styles/${style_file[$id]}
+  for photo in "${held_out[@]}"; do
+    p=$shared/images/content/$photo
+    o=$tmp/$id-${photo%.*}.png
+    hokusai stylize --checkpoint checkpoints/$id --max-size 512 "$p" --out "$o" --backend wasm >/dev/null 2>&1
+    common=(--loss-net vgg19 --weights "$weights" --style "$style" --content "$p" --size 512 --json --backend wasm)
+    before=$(hokusai eval "${common[@]}" --image "$p" 2>/dev/null | style_sum)
+    after=$(hokusai eval "${common[@]}" --image "$o" 2>/dev/null | style_sum)
+    ratio=$(node -e "console.log(($after/$before).toFixed(3))")
+    printf '| %s | %s | %.4g | %.4g | %s |\n' "$id" "$photo" "$before" "$after" "$ratio"
+  done
+done
