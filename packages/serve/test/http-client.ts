@@ -17,7 +17,9 @@ export function rawRequest(
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers ?? {} },
+      // agent: false = a new connection per request: Node's global agent keeps sockets alive, and a request sent on a
+      // pooled socket that the server is closing fails with ECONNRESET, which this client tolerates (see below).
+      { host: url.hostname, port: url.port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers ?? {}, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
