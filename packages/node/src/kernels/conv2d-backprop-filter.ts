@@ -22,6 +22,15 @@ export function setIm2colChunkFloats(floats: number): number {
   return previous;
 }
 
+/** Adds a chunk's partial dW into the running sum (releasing both inputs); the first chunk becomes the sum. */
+function accumulate(calls: KernelCalls, acc: TensorInfo | undefined, part: TensorInfo): TensorInfo {
+  if (acc === undefined) return part;
+  const sum = calls.run('Add', { a: acc, b: part });
+  calls.release(acc);
+  calls.release(part);
+  return sum;
+}
+
 interface BackpropFilterAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -118,14 +127,7 @@ export function conv2DBackpropFilterIm2col(
       const part = calls.run('BatchMatMul', { a: patches.info, b: dyChunk }, { transposeA: false, transposeB: false });
       calls.release(patches.info);
       calls.release(dyChunk);
-      if (acc === undefined) {
-        acc = part;
-      } else {
-        const sum = calls.run('Add', { a: acc, b: part });
-        calls.release(acc);
-        calls.release(part);
-        acc = sum;
-      }
+      acc = accumulate(calls, acc, part);
     }
     if (acc === undefined) {
       // Empty batch or empty output: the gradient is zero.
@@ -212,14 +214,7 @@ function stride1(
       const part = calls.run('BatchMatMul', { a: patches.info, b: dyChunk.info }, { transposeA: false, transposeB: false });
       calls.release(patches.info);
       calls.release(dyChunk.info);
-      if (acc === undefined) {
-        acc = part;
-      } else {
-        const sum = calls.run('Add', { a: acc, b: part });
-        calls.release(acc);
-        calls.release(part);
-        acc = sum;
-      }
+      acc = accumulate(calls, acc, part);
     }
     calls.release(planar.info);
   }
