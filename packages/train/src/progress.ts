@@ -12,6 +12,8 @@ export type ProgressFields = Record<string, number | string>;
 export interface ProgressOptions {
   /** Number of units of work; 0 or undefined when unknown (downloads without a length). */
   total?: number;
+  /** Units already done when this run starts (a resumed run): the ETA counts only the rate of this run. */
+  initial?: number;
   label: string;
   /** Custom fields shown after the bar, with their initial values. */
   fields?: ProgressFields;
@@ -64,7 +66,8 @@ export function createProgress(opts: ProgressOptions): Progress {
   const total = opts.total && opts.total > 0 ? opts.total : 0;
   const useBar = opts.tty ?? Boolean(process.stderr.isTTY);
   let fields: ProgressFields = { ...(opts.fields ?? {}) };
-  let value = 0;
+  const initial = opts.initial ?? 0;
+  let value = initial;
   let stopped = false;
 
   if (useBar) {
@@ -87,7 +90,7 @@ export function createProgress(opts: ProgressOptions): Progress {
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total || 1, 0, { fieldsText: fieldText(fields) });
+    bar.start(total || 1, initial, { fieldsText: fieldText(fields) });
     return {
       update(v, f) {
         if (stopped) return;
@@ -116,7 +119,7 @@ export function createProgress(opts: ProgressOptions): Progress {
     let text = `${opts.label}: ${value}${total > 0 ? `/${total}` : ''}${unit}`;
     if (total > 0) text += ` (${Math.floor((100 * value) / total)}%)`;
     if (final) text += ` in ${formatDuration(elapsed)}`;
-    else if (total > 0 && value > 0) text += ` ETA ${formatDuration((elapsed / value) * (total - value))}`;
+    else if (total > 0 && value > initial) text += ` ETA ${formatDuration((elapsed / (value - initial)) * (total - value))}`;
     const f = fieldText(fields);
     return f ? `${text} | ${f}` : text;
   };

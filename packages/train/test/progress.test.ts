@@ -1,5 +1,5 @@
 // Tests for the progress reporter (progress.ts): plain lines off a terminal, a cli-progress bar on one.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import { createProgress, formatDuration } from '../src/progress.ts';
 
@@ -25,6 +25,20 @@ describe('createProgress', () => {
     for (let i = 1; i <= 1000; i++) p.update(i);
     p.stop();
     expect(lines).toEqual([expect.stringMatching(/^x: 1\/1000 /), expect.stringMatching(/^x: 1000\/1000 \(100%\) in /)]);
+  });
+
+  it('estimates the ETA of a resumed run from the steps done since it started', () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const lines: string[] = [];
+      const p = createProgress({ total: 1000, initial: 900, label: 'train', tty: false, intervalSeconds: 0, log: (l) => lines.push(l) });
+      vi.setSystemTime(10_000);
+      p.update(910); // 10 steps in 10 s: 90 steps left take 90 s (not 1 s, as 910 steps in 10 s would say)
+      p.stop();
+      expect(lines[0]).toBe('train: 910/1000 (91%) ETA 1m30s');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('handles an unknown total', () => {

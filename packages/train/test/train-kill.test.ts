@@ -75,6 +75,11 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     const resumed = await cli(['train', '--out', outB, '--resume', 'latest', '--backend', 'wasm']).done;
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`resumed from .*checkpoint-${latest.step} at step ${latest.step}`));
+    const final = await loadCheckpointDir(join(outB, 'final'));
+    final.net.dispose();
+    // meta.json keeps the command that started the run (the one to rerun) and lists the resume after it.
+    expect(final.meta.command).toBe(loaded.meta.command);
+    expect(final.meta.resumedWith).toEqual([`hokusai train --out ${outB} --resume latest --backend wasm`]);
     const wa = await finalWeights(join(outA, 'final'));
     const wb = await finalWeights(join(outB, 'final'));
     expect(wb.length).toBe(wa.length);

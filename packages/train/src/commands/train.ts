@@ -84,6 +84,19 @@ function quoteArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The command line for meta.json. A resumed run keeps the command that started it (the one to rerun to reproduce
+ * the network) and lists each `--resume` command after it in `resumedWith`.
+ */
+async function commandLines(resumeDir: string | null): Promise<{ command: string; resumedWith?: string[] }> {
+  const current = ['hokusai', ...process.argv.slice(2)].map(quoteArg).join(' ');
+  if (!resumeDir) return { command: current };
+  const prev = await readJson<{ command?: unknown; resumedWith?: unknown }>(join(resumeDir, 'meta.json')).catch(() => null);
+  if (typeof prev?.command !== 'string') return { command: current };
+  const earlier = Array.isArray(prev.resumedWith) ? prev.resumedWith.filter((c): c is string => typeof c === 'string') : [];
+  return { command: prev.command, resumedWith: [...earlier, current] };
+}
+
 async function loadVggWeights(options: TrainOptions): Promise<{ weights: VggWeights; sha: string | undefined }> {
   if (options.weights) {
     const bytes = new Uint8Array(await readFile(options.weights));
@@ -170,7 +183,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     styleImages: styleRefs,
     lossNetwork: { name: options.lossNet, ...(weightsSha ? { weightsSha256: weightsSha } : {}) },
     training,
-    command: ['hokusai', ...process.argv.slice(2)].map(quoteArg).join(' '),
+    ...(await commandLines(resumed.dir)),
     toolVersion: TOOL_VERSION,
   };
   const io: TrainerIO = {
@@ -223,8 +236,14 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
         `${validationFiles.length ? ` + ${validationFiles.length} held out` : ''}, ${iterations} steps of ${options.batchSize}×${options.imageSize}² ` +
         `(micro-batches of ${microBatch}), ${options.lossNet} loss, out ${options.out}`,
     );
-    const progress = createProgress({ total: iterations, label: 'train', unit: 'steps', fields: { loss: 0, 'img/s': 0 }, log: ctx.log });
-    progress.update(trainer.step);
+    const progress = createProgress({
+      total: iterations,
+      initial: trainer.step,
+      label: 'train',
+      unit: 'steps',
+      fields: { loss: 0, 'img/s': 0 },
+      log: ctx.log,
+    });
     let result;
     try {
       result = await trainer.run({
