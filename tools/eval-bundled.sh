@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quality check of the bundled styles (checkpoints/README.md): for each style and each held-out photo, stylise the
 # photo at 512 px and compare the unweighted style loss (VGG19, Johnson layers relu1_2, relu2_2, relu3_3, relu4_3;
-# `hokusai eval`) of the output with that of the unmodified photo, both at 512 px long edge.
+# `hokusai eval`) of the output with that of the unmodified photo, both at 512 px long edge, against the target the
+# network was trained for: the style image resized to the checkpoint's training --style-size (meta.json).
 # Usage: tools/eval-bundled.sh [style-id ...]   (prints a markdown table; needs ../shared)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,11 +22,12 @@ echo "| style | photo | style loss, photo | style loss, output | ratio |"
 echo "|---|---|---|---|---|"
 for id in "${ids[@]}"; do
   style=$shared/images/styles/${style_file[$id]}
+  style_size=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).training.styleSize)' "checkpoints/$id/meta.json")
   for photo in "${held_out[@]}"; do
     p=$shared/images/content/$photo
     o=$tmp/$id-${photo%.*}.png
     hokusai stylize --checkpoint checkpoints/$id --max-size 512 "$p" --out "$o" --backend wasm >/dev/null 2>&1
-    common=(--loss-net vgg19 --weights "$weights" --style "$style" --content "$p" --size 512 --json --backend wasm)
+    common=(--loss-net vgg19 --weights "$weights" --style "$style" --content "$p" --style-size "$style_size" --size 512 --json --backend wasm)
     before=$(hokusai eval "${common[@]}" --image "$p" 2>/dev/null | style_sum)
     after=$(hokusai eval "${common[@]}" --image "$o" 2>/dev/null | style_sum)
     ratio=$(node -e "console.log(($after/$before).toFixed(3))")

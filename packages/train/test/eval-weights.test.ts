@@ -97,6 +97,23 @@ describe('hokusai eval', () => {
     expect([sized.width, sized.height]).toEqual([24, 19]);
   });
 
+  test('--style-size: the style image resized as the trainer does (longer side), equal to a pre-resized file', async () => {
+    // The trainer's resize (sharp, lanczos3, fit inside): the 48×48 style at 24 px, written losslessly.
+    await sharp(join(dir, 'style.png')).resize({ width: 24, height: 24, fit: 'inside', kernel: 'lanczos3' }).png().toFile(join(dir, 'style24.png'));
+    const image = join(dir, 'other.png');
+    const sized = await runEval(resolveOptions(evalSchema, { ...base(), image, styleSize: 24 }), ctx());
+    const pre = await runEval(resolveOptions(evalSchema, { ...base(), image, style: [join(dir, 'style24.png')] }), ctx());
+    const full = await runEval(resolveOptions(evalSchema, { ...base(), image }), ctx());
+    for (const [layer, v] of Object.entries(pre.style)) {
+      expect(Math.abs(sized.style[layer]! - v) / v).toBeLessThan(1e-4);
+      expect(Math.abs(full.style[layer]! - v) / v).toBeGreaterThan(1e-3); // the size does change the target
+    }
+    await expect(runEval(resolveOptions(evalSchema, { ...base(), image, styleSize: 24, styleScale: 0.5 }), ctx())).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/--style-size and --style-scale: expected one of them, got both \(24, 0\.5\)/),
+    });
+  });
+
   test('errors: unknown layer, non-image file, corrupt image', async () => {
     await expect(
       runEval(resolveOptions(evalSchema, { ...base(), image: join(dir, 'content.png'), styleLayers: ['relu9_9'] }), ctx()),

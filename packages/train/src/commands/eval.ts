@@ -16,6 +16,9 @@ import {
 import { initBackend, loadLossWeights, readImage, rgbToTensor } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { backendOption, cacheDirOption, lossNetOption, weightsOption } from '../common-options.ts';
+import { decodeFit } from '../train/dataset.ts';
+
+const MAX_STYLE_PIXELS = 64_000_000;
 
 export const evalSchema = z.object({
   style: z.array(z.string().min(1)).min(1).describe('style image(s); several are blended (see --style-blend)'),
@@ -29,6 +32,12 @@ export const evalSchema = z.object({
   styleLayers: z.array(z.string().min(1)).default([...DEFAULT_STYLE_LAYERS]).describe('style layers'),
   pooling: z.enum(['max', 'avg']).default('max').describe('pooling of the loss network (avg: Gatys et al.)'),
   styleScale: z.number().positive().default(1).describe('resize the style image(s) by this factor before computing Gram targets'),
+  styleSize: z
+    .number()
+    .int()
+    .min(16)
+    .optional()
+    .describe('resize the style image(s) so the longer side is this many pixels, as `hokusai train --style-size` does (the target a network was trained for); excludes --style-scale'),
   size: z.number().int().positive().optional().describe('resize content and image so the long edge is this many pixels (default: own sizes)'),
   json: z.boolean().default(false).describe('print the losses as JSON'),
   backend: backendOption,
@@ -57,11 +66,18 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
   if (opts.styleBlend && opts.styleBlend.length !== opts.style.length) {
     throw new InvalidArgumentError(`--style-blend: expected one weight per --style image (${opts.style.length}), got ${opts.styleBlend.length}`);
   }
+  if (opts.styleSize !== undefined && opts.styleScale !== 1) {
+    throw new InvalidArgumentError(`--style-size and --style-scale: expected one of them, got both (${opts.styleSize}, ${opts.styleScale})`);
+  }
+  const styleSize = opts.styleSize;
   const backend = await initBackend(opts.backend, ctx.log);
   const [contentImg, outImg, ...styleImgs] = await Promise.all([
     readImage(opts.content, { label: `--content ${opts.content}` }),
     readImage(opts.image, { label: `--image ${opts.image}` }),
-    ...opts.style.map((s) => readImage(s, { label: `--style ${s}` })),
+    // Validated by readImage; with --style-size decoded again exactly as the trainer resizes its style images.
+    ...opts.style.map((s) =>
+      readImage(s, { label: `--style ${s}` }).then((img) => (styleSize === undefined ? img : decodeFit(s, styleSize, MAX_STYLE_PIXELS))),
+    ),
   ]);
   let h = contentImg!.height;
   let w = contentImg!.width;
