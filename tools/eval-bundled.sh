@@ -3,7 +3,7 @@
 # photo at 512 px and compare the unweighted style loss (VGG19, Johnson layers relu1_2, relu2_2, relu3_3, relu4_3;
 # `hokusai eval`) of the output with that of the unmodified photo, both at 512 px long edge, against the target the
 # network was trained for: the style image resized to the checkpoint's training --style-size (meta.json).
-# Usage: tools/eval-bundled.sh [style-id ...]   (prints a markdown table; needs ../shared)
+# Usage: [EVAL_OUT=dir] tools/eval-bundled.sh [style-id ...]   (prints a markdown table; needs ../shared)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 shared=../shared
@@ -15,7 +15,8 @@ declare -A style_file=(
   [wanderer]=wanderer_above_the_sea_of_fog_friedrich.jpg
 )
 ids=("$@"); [ ${#ids[@]} -gt 0 ] || ids=(great-wave starry-night wanderer)
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# EVAL_OUT=dir keeps the stylised outputs there (to look at them); by default they go to a temporary folder.
+if [ -n "${EVAL_OUT:-}" ]; then tmp=$EVAL_OUT; mkdir -p "$tmp"; else tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; fi
 hokusai() { node packages/train/bin/hokusai.mjs "$@"; }
 style_sum() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);console.log(Object.values(r.style).reduce((a,b)=>a+b,0))})'; }
 echo "| style | photo | style loss, photo | style loss, output | ratio |"
