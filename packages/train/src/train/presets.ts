@@ -1,6 +1,6 @@
 /**
  * Bundled style presets: the options used to train the styles shipped in checkpoints/ on a 2-core CPU (half-width
- * network, small crops, VGG19, default loss weights). `--preset NAME` fills these in; any option given explicitly
+ * network, small crops, VGG19, a low style weight). `--preset NAME` fills these in; any option given explicitly
  * on the command line or in --config wins.
  */
 
@@ -18,7 +18,7 @@ export interface Preset {
  * Options common to the bundled presets, sized for a CPU: one step of 2 × 128² through the half-width net and
  * VGG19 (up to relu4_3), forward + backward + Adam, takes about 4.7 CPU-seconds on the wasm backend (which computes
  * on one thread; sharp decodes on another), so 480 steps are ≈ 40 minutes on one free core. The bundled
- * checkpoints were trained three at a time on 2 cores (≈ 0.3 images/s each, ≈ 55 minutes). Crops come from photos
+ * checkpoints were trained three at a time on 2 cores (≈ 0.3 images/s each, 43–53 minutes). Crops come from photos
  * whose shorter side is scaled to 128–256 px (scale augmentation 2), closer to the 300–500 px photos the networks
  * stylise than a 128 px thumbnail is. Each painting is used at its own size (style size = its longer side, as
  * Engstrom's fast-style-transfer does): at 256 px its strokes are as large as a whole training crop, and a short
