@@ -51,7 +51,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   'great-wave': {
     description: 'The Great Wave off Kanagawa (Hokusai, c. 1831)',
     style: 'great_wave_hokusai.jpg',
-    options: { ...CPU_RUN, styleSize: 928 },
+    options: { ...CPU_RUN, styleSize: 928, iterations: 600 },
   },
   'starry-night': {
     description: 'The Starry Night (van Gogh, 1889)',
