@@ -6,9 +6,9 @@
  * zero-padded input with the spatially flipped kernel).
  *
  * Why: tfjs-backend-wasm 4.22's Conv2DBackpropInput is a scalar C++ loop, many times slower than its Conv2D.
- * Stride 1: the padded dy is written directly in the backend's memory (so negative "padding" from unusual
- * explicit pads is just cropping), the flipped filter likewise. Strided: no zero insertion; one stride-1 conv
- * per output phase with a flipped sub-filter (see `polyphase`).
+ * The padded dy is written directly in the backend's memory (so negative "padding" from unusual explicit pads is
+ * just cropping), the flipped filter likewise; strided convs get no zero insertion but one stride-1 conv per output
+ * phase with a flipped sub-filter (see `polyphase`; stride 1 is its single phase).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { KernelCalls, allocFloat32, float32View, type TensorInfo } from './kernel-call.ts';
@@ -41,75 +41,19 @@ export function conv2DBackpropInputViaConv(
     false,
     'channelsLast',
   );
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Ci, outChannels: Co } = info;
-  const { outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const { batchSize: N, outChannels: Co, outHeight: OH, outWidth: OW } = info;
   if (dy.shape[1] !== OH || dy.shape[2] !== OW || dy.shape[3] !== Co) {
     throw new Error(`Conv2DBackpropInput: expected dy of shape [${N},${OH},${OW},${Co}], got [${dy.shape.join(',')}]`);
   }
-  // Row ih of dx sums dy row oh with filter row kh where ih = oh·sh + kh − pt. In the padded, dilated
-  // map Z (height H + KH − 1), dy row oh sits at row oh·sh + (KH − 1 − pt); a VALID conv with the flipped
-  // filter then yields exactly H rows.
-  if (sh > 1 || sw > 1) return polyphase(args.backend, backendName, dy, filter, info);
-  const top = KH - 1 - info.padInfo.top;
-  const left = KW - 1 - info.padInfo.left;
-  const ZH = H + KH - 1;
-  const ZW = W + KW - 1;
-  const calls = new KernelCalls(args.backend, backendName);
-  try {
-    const z = allocFloat32(args.backend, backendName, [N, ZH, ZW, Co]);
-    calls.own(z.info);
-    const flipped = allocFloat32(args.backend, backendName, [KH, KW, Co, Ci]);
-    calls.own(flipped.info);
-    const Z = z.view();
-    const D = float32View(args.backend, backendName, dy);
-    Z.fill(0);
-    const owLo = Math.max(0, Math.ceil(-left / sw));
-    const owHi = Math.min(OW, Math.floor((ZW - 1 - left) / sw) + 1);
-    for (let n = 0; n < N; n++) {
-      for (let oh = 0; oh < OH; oh++) {
-        const zr = oh * sh + top;
-        if (zr < 0 || zr >= ZH) continue;
-        const zRow = (n * ZH + zr) * ZW;
-        const dRow = (n * OH + oh) * OW;
-        if (sw === 1) {
-          if (owHi > owLo) Z.set(D.subarray((dRow + owLo) * Co, (dRow + owHi) * Co), (zRow + owLo + left) * Co);
-        } else {
-          for (let ow = owLo; ow < owHi; ow++) {
-            const dst = (zRow + ow * sw + left) * Co;
-            const src = (dRow + ow) * Co;
-            for (let c = 0; c < Co; c++) Z[dst + c] = D[src + c] as number;
-          }
-        }
-      }
-    }
-    const F = float32View(args.backend, backendName, filter);
-    const R = flipped.view();
-    for (let kh = 0; kh < KH; kh++) {
-      for (let kw = 0; kw < KW; kw++) {
-        const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * Ci * Co;
-        const dst = (kh * KW + kw) * Co * Ci;
-        for (let ci = 0; ci < Ci; ci++) {
-          for (let co = 0; co < Co; co++) R[dst + co * Ci + ci] = F[src + ci * Co + co] as number;
-        }
-      }
-    }
-    const dx = calls.run(
-      'Conv2D',
-      { x: z.info, filter: flipped.info },
-      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
-    );
-    return calls.finish(dx);
-  } catch (error) {
-    calls.abort();
-    throw error;
-  }
+  return polyphase(args.backend, backendName, dy, filter, info);
 }
 
 /**
- * Strided case without inserted zeros: split dx by output phase (ρh, ρw) = ((ih + pt) mod sh, (iw + pl) mod sw).
+ * dx without inserted zeros: split dx by output phase (ρh, ρw) = ((ih + pt) mod sh, (iw + pl) mod sw).
  * The rows of one phase only meet filter rows kh ≡ ρh (mod sh), so each phase is a stride-1 VALID conv of the
  * (padded) dy with the flipped sub-filter W[ρh + sh·j, ρw + sw·i] — together exactly the FLOPs of a forward conv
- * (the zero-insertion form spends (sh·sw − 1)/(sh·sw) of its work on zeros).
+ * (the zero-insertion form spends (sh·sw − 1)/(sh·sw) of its work on zeros). Stride 1 is the single phase
+ * (the whole flipped filter over dy padded by KH − 1 − pt, KW − 1 − pl), whose conv output is dx itself.
  */
 function polyphase(
   backend: tf.KernelBackend,
@@ -123,10 +67,14 @@ function polyphase(
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const calls = new KernelCalls(backend, backendName);
+  // Stride 1 (non-empty dx): the one phase's conv output is dx, returned as is.
+  const single = sh === 1 && sw === 1 && H > 0 && W > 0;
   try {
-    const out = allocFloat32(backend, backendName, [N, H, W, Ci]);
-    calls.own(out.info);
-    out.view().fill(0);
+    const out = single ? undefined : allocFloat32(backend, backendName, [N, H, W, Ci]);
+    if (out) {
+      calls.own(out.info);
+      out.view().fill(0);
+    }
     // One phase along one axis: taps J, first/last q, count nq, leading pad P of dy, padded length Z.
     const phase = (rho: number, s: number, K: number, pad: number, size: number) => {
       const J = Math.ceil((K - rho) / s);
@@ -175,6 +123,7 @@ function polyphase(
         const conv = calls.run('Conv2D', { x: z.info, filter: sub.info }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
         calls.release(z.info);
         calls.release(sub.info);
+        if (!out) return calls.finish(conv); // stride 1: one phase, rows and columns already in dx order
         const C = float32View(backend, backendName, conv);
         const O = out.view();
         for (let n = 0; n < N; n++) {
@@ -190,6 +139,7 @@ function polyphase(
         calls.release(conv);
       }
     }
+    if (!out) throw new Error('Conv2DBackpropInput: stride 1 produced no phase'); // unreachable: J = K ≥ 1, nq = H, W ≥ 1
     return calls.finish(out.info);
   } catch (error) {
     calls.abort();
