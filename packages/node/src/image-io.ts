@@ -30,6 +30,11 @@ export interface ReadImageOptions {
   maxPixels?: number;
   /** Downscale (lanczos3) so the long edge is at most this many pixels; never upscales. */
   maxSize?: number;
+  /**
+   * Resize (lanczos3, up or down) so the long edge is exactly this many pixels: how the trainer sizes its style
+   * images (`--style-size`), and `hokusai eval --style-size` with it. Excludes `maxSize`.
+   */
+  longEdge?: number;
   /** Name used in error messages (default: the path, or "image"). */
   label?: string;
 }
@@ -131,6 +136,12 @@ export async function readImage(input: string | Uint8Array, opts: ReadImageOptio
   if (opts.maxSize !== undefined && !(Number.isInteger(opts.maxSize) && opts.maxSize > 0)) {
     throw new InvalidArgumentError(`maxSize: expected a positive integer, got ${opts.maxSize}`);
   }
+  if (opts.longEdge !== undefined && !(Number.isInteger(opts.longEdge) && opts.longEdge > 0)) {
+    throw new InvalidArgumentError(`longEdge: expected a positive integer, got ${opts.longEdge}`);
+  }
+  if (opts.longEdge !== undefined && opts.maxSize !== undefined) {
+    throw new InvalidArgumentError(`maxSize and longEdge: expected one of them, got both (${opts.maxSize}, ${opts.longEdge})`);
+  }
   const bytes = await loadBytes(input, label);
   const header = await readHeader(bytes, label);
   const pixels = header.width * header.height;
@@ -145,9 +156,8 @@ export async function readImage(input: string | Uint8Array, opts: ReadImageOptio
     .rotate() // applies (and drops) the EXIF orientation
     .flatten({ background: { r: 255, g: 255, b: 255 } })
     .toColourspace('srgb'); // grey → RGB, CMYK → sRGB (via its ICC profile or libvips' default), 16-bit → 8-bit
-  if (opts.maxSize !== undefined && Math.max(header.width, header.height) > opts.maxSize) {
-    pipeline = pipeline.resize({ width: opts.maxSize, height: opts.maxSize, fit: 'inside', kernel: 'lanczos3' });
-  }
+  const target = opts.longEdge ?? (opts.maxSize !== undefined && Math.max(header.width, header.height) > opts.maxSize ? opts.maxSize : undefined);
+  if (target !== undefined) pipeline = pipeline.resize({ width: target, height: target, fit: 'inside', kernel: 'lanczos3' });
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
     out = await pipeline.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

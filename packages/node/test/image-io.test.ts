@@ -145,6 +145,22 @@ describe('readImage', () => {
     expect([same.width, same.height]).toEqual([300, 150]);
   });
 
+  it('resizes to longEdge exactly, up or down, and refuses it together with maxSize', async () => {
+    const png = new Uint8Array(await raw(pattern(300, 150)).png().toBuffer());
+    const down = await readImage(png, { longEdge: 100 });
+    expect([down.width, down.height]).toEqual([100, 50]);
+    const maxed = await readImage(png, { maxSize: 100 });
+    expect(Array.from(down.data)).toEqual(Array.from(maxed.data));
+    const up = await readImage(png, { longEdge: 600 });
+    expect([up.width, up.height]).toEqual([600, 300]);
+    expect(up.data[0]).toBeLessThan(10);
+    expect(up.data[599 * 3]).toBeGreaterThan(245);
+    expect((await codeOf(readImage(png, { longEdge: 100, maxSize: 100 }))).message).toBe(
+      'maxSize and longEdge: expected one of them, got both (100, 100)',
+    );
+    expect((await codeOf(readImage(png, { longEdge: 0 }))).message).toBe('longEdge: expected a positive integer, got 0');
+  });
+
   it('rejects truncated and corrupt files as IMAGE_DECODE', async () => {
     const jpg = await raw(pattern(64, 64)).jpeg({ quality: 90 }).toBuffer();
     const cut = join(dir, 'cut.jpg');

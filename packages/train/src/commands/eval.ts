@@ -16,9 +16,6 @@ import {
 import { initBackend, loadLossWeights, readImage, rgbToTensor } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { backendOption, cacheDirOption, lossNetOption, weightsOption } from '../common-options.ts';
-import { decodeFit } from '../train/dataset.ts';
-
-const MAX_STYLE_PIXELS = 64_000_000;
 
 export const evalSchema = z.object({
   style: z.array(z.string().min(1)).min(1).describe('style image(s); several are blended (see --style-blend)'),
@@ -74,10 +71,8 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
   const [contentImg, outImg, ...styleImgs] = await Promise.all([
     readImage(opts.content, { label: `--content ${opts.content}` }),
     readImage(opts.image, { label: `--image ${opts.image}` }),
-    // Validated by readImage; with --style-size decoded again exactly as the trainer resizes its style images.
-    ...opts.style.map((s) =>
-      readImage(s, { label: `--style ${s}` }).then((img) => (styleSize === undefined ? img : decodeFit(s, styleSize, MAX_STYLE_PIXELS))),
-    ),
+    // With --style-size resized exactly as the trainer resizes its style images.
+    ...opts.style.map((s) => readImage(s, { label: `--style ${s}`, ...(styleSize === undefined ? {} : { longEdge: styleSize }) })),
   ]);
   let h = contentImg!.height;
   let w = contentImg!.width;

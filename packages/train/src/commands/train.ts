@@ -18,19 +18,20 @@ import {
   type CheckpointMeta,
 } from '@hokusai/model';
 import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
-import { initBackend, loadLossWeights, saveCheckpointDir, writeImage } from '@hokusai/node';
+import { DEFAULT_MAX_PIXELS, initBackend, loadLossWeights, readImage, saveCheckpointDir, writeImage } from '@hokusai/node';
 import { defineCommand, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { trainSchema, type TrainOptions } from '../train/options.ts';
 import { PRESETS } from '../train/presets.ts';
 import { preflight } from '../train/preflight.ts';
-import { TrainingData, decodeFit, decodeResized, holdOut, scanImages } from '../train/dataset.ts';
+import { TrainingData, decodeResized, holdOut, scanImages } from '../train/dataset.ts';
 import { Trainer, autoMicroBatch, type SampleImage, type TrainerIO } from '../train/trainer.ts';
 import { resolveResume, readJson, writeText } from '../train/run-dir.ts';
 
 const SHARED_STYLES = '../shared/images/styles';
-const MAX_PIXELS = 64_000_000;
+/** Images larger than this are refused before decoding (the same default as `hokusai stylize`). */
+const MAX_PIXELS = DEFAULT_MAX_PIXELS;
 
 /** Keys a resumed run may change (engine and bookkeeping); everything else comes from the run's config.json. */
 const RESUME_OVERRIDABLE = new Set(['iterations', 'epochs', 'backend', 'microBatch', 'prefetch', 'logEvery', 'sampleEvery', 'checkpointEvery', 'keep', 'out', 'resume']);
@@ -143,7 +144,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   for (let i = 0; i < options.style.length; i++) {
     const file = options.style[i]!;
     const weight = options.styleBlend[i] ?? 1;
-    const img = await decodeFit(file, options.styleSize, MAX_PIXELS);
+    const img = await readImage(file, { longEdge: options.styleSize, maxPixels: MAX_PIXELS, label: `--style ${file}` });
     styleImages.push({ image: tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]), weight });
     styleRefs.push({ file: basename(file), sha256: sha256(new Uint8Array(await readFile(file))), weight });
   }

@@ -229,15 +229,3 @@ function crop(img: BaseImage, x0: number, y0: number, size: number, mirror: bool
   return out;
 }
 
-/** Decode a file to 8-bit sRGB with its longer side resized to `longer` (style images). */
-export async function decodeFit(file: string, longer: number, maxPixels: number): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(file, { failOn: 'error', limitInputPixels: maxPixels })
-    .rotate()
-    .flatten({ background: { r: 255, g: 255, b: 255 } })
-    .resize({ width: longer, height: longer, fit: 'inside', kernel: 'lanczos3' })
-    .toColourspace('srgb')
-    .removeAlpha()
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
-}
