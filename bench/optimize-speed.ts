@@ -2,6 +2,8 @@
 // size, Gatys layers, strong-Wolfe line search, m = 100) per backend and size; also per objective evaluation,
 // since an iteration may take more than one. Real weights and images from ../shared.
 // Usage: npx tsx bench/optimize-speed.ts [--backends wasm,webgpu,cpu] [--sizes 256,512] [--iterations 3]
+//        --iterations 0 --evals N: time N objective evaluations only (no L-BFGS; the cheap way to measure a slow
+//        backend: the first L-BFGS iteration alone costs 8-9 evaluations, later ones ~1.2)
 import { readFile } from 'node:fs/promises';
 import { fmtMs, list, parseArgs, printTable } from './bench-util.ts';
 
@@ -9,6 +11,7 @@ const args = parseArgs({
   backends: 'wasm,webgpu',
   sizes: '256,512',
   iterations: '3',
+  evals: '2',
   weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
   content: '../shared/images/content/kodim23.png',
   style: '../shared/images/styles/starry_night_van_gogh.jpg',
@@ -24,6 +27,9 @@ const weights = await readKerasVggH5(new Uint8Array(await readFile(args['weights
 const content = await readImage(args['content'] as string);
 const style = await readImage(args['style'] as string);
 const iterations = Number(args['iterations']);
+const evals = Number(args['evals']);
+if (!(Number.isInteger(iterations) && iterations >= 0)) throw new Error(`--iterations: expected an integer >= 0, got ${args['iterations']}`);
+if (iterations === 0 && !(Number.isInteger(evals) && evals > 0)) throw new Error(`--evals: expected a positive integer, got ${args['evals']}`);
 const rows: string[][] = [];
 
 for (const name of list(args['backends'] as string)) {
@@ -47,11 +53,18 @@ for (const name of list(args['backends'] as string)) {
     const w = await objective.evaluate(x0);
     w.grad.dispose();
     const t0 = performance.now();
-    const res = await new Lbfgs({ history: 100 }).run(objective.evaluate, x0, iterations);
-    const ms = performance.now() - t0;
-    rows.push([name, `${size}²`, fmtMs(ms / res.iterations), fmtMs(ms / res.evals), `${res.iterations} it / ${res.evals} evals`]);
-    console.log(`${name} ${size}²: ${fmtMs(ms / res.iterations)} per iteration`);
-    res.x.dispose();
+    if (iterations === 0) {
+      for (let i = 0; i < evals; i++) (await objective.evaluate(x0)).grad.dispose();
+      const ms = performance.now() - t0;
+      rows.push([name, `${size}²`, '-', fmtMs(ms / evals), `${evals} evals`]);
+      console.log(`${name} ${size}²: ${fmtMs(ms / evals)} per evaluation`);
+    } else {
+      const res = await new Lbfgs({ history: 100 }).run(objective.evaluate, x0, iterations);
+      const ms = performance.now() - t0;
+      rows.push([name, `${size}²`, fmtMs(ms / res.iterations), fmtMs(ms / res.evals), `${res.iterations} it / ${res.evals} evals`]);
+      console.log(`${name} ${size}²: ${fmtMs(ms / res.iterations)} per iteration`);
+      res.x.dispose();
+    }
     tf.dispose([cFull, sFull, c, s, x0]);
     objective.dispose();
     loss.dispose();

@@ -1,6 +1,6 @@
 // kill -9 at any moment leaves the newest checkpoint loadable: spawn `hokusai train` (real VGG19 weights from
 // ../shared, tiny sizes, wasm), SIGKILL it mid-run, load its latest checkpoint, resume with --resume latest, and
-// check the final weights equal those of a run never killed.
+// check the final weights equal those of a run never killed. Also --init-from (fine-tuning from a checkpoint).
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -84,5 +84,41 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     const wb = await finalWeights(join(outB, 'final'));
     expect(wb.length).toBe(wa.length);
     wa.forEach((w, i) => expect(Buffer.from(wb[i]!.buffer).equals(Buffer.from(w.buffer))).toBe(true));
+  });
+
+  it("--init-from starts from a checkpoint's weights (fine-tuning) and records it; another width is refused", { timeout: 600_000 }, async () => {
+    const data = await tempDir('init-data');
+    await makeImages(data, 4, 24);
+    const style = join(await tempDir('init-style'), 'style.png');
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 60, b: 30 } } }).png().toFile(style);
+    const common = [
+      'train', '--style', style, '--dataset', data, '--loss-net', 'vgg19', '--weights', WEIGHTS,
+      '--image-size', '16', '--style-size', '32', '--content-layers', 'relu1_2=1', '--style-layers', 'relu1_2=1',
+      '--batch-size', '2', '--checkpoint-every', '100', '--log-every', '1', '--sample-every', '0', '--validation', '0', '--backend', 'wasm',
+    ];
+    const outA = await tempDir('init-a');
+    const a = await cli([...common, '--width', 'half', '--iterations', '3', '--lr', '0.01', '--out', outA]).done;
+    expect(a.code, a.stderr).toBe(0);
+    // One step at a negligible learning rate: the weights stay those of A (a fresh network would differ entirely).
+    const outC = await tempDir('init-c');
+    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--init-from', join(outA, 'final'), '--out', outC]).done;
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toContain(`initialised from ${join(outA, 'final')}`);
+    const wa = await finalWeights(join(outA, 'final'));
+    const wc = await finalWeights(join(outC, 'final'));
+    let maxDiff = 0;
+    wa.forEach((w, i) => w.forEach((x, k) => (maxDiff = Math.max(maxDiff, Math.abs(x - wc[i]![k]!)))));
+    expect(maxDiff).toBeLessThan(1e-6);
+    const fresh = await loadCheckpointDir(join(outA, 'final'));
+    const metaC = (await loadCheckpointDir(join(outC, 'final'))).meta;
+    expect(metaC.initFrom).toEqual({ name: fresh.meta.name, step: 3, command: fresh.meta.command });
+    expect(metaC.training?.['tvWeight']).toBe(5);
+    fresh.net.dispose();
+    // A half network cannot start a full one: refused before training, with both architectures named.
+    const outD = await tempDir('init-d');
+    const d = await cli([...common, '--width', 'full', '--iterations', '1', '--init-from', join(outA, 'final'), '--out', outD]).done;
+    expect(d.code).not.toBe(0);
+    expect(d.stderr).toContain(`--init-from ${join(outA, 'final')}: expected a network like --width full builds ({"arch":"johnson","channels":[32,64,128],"residualBlocks":5}), got {"arch":"johnson","channels":[16,32,64],"residualBlocks":5}`);
+    expect(existsSync(join(outD, 'final'))).toBe(false);
   });
 });

@@ -16,9 +16,10 @@ import {
   TransformerNet,
   serializeCheckpoint,
   type CheckpointMeta,
+  type NetConfig,
 } from '@hokusai/model';
 import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
-import { DEFAULT_MAX_PIXELS, initBackend, loadLossWeights, readImage, saveCheckpointDir, writeImage } from '@hokusai/node';
+import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, loadLossWeights, readImage, saveCheckpointDir, writeImage } from '@hokusai/node';
 import { defineCommand, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -112,6 +113,40 @@ function checkpointBytes(width: 'full' | 'half'): number {
   return params * 4 * 4 + 100_000;
 }
 
+/**
+ * --init-from (fine-tuning): the checkpoint's network, which must have the architecture `--width` builds. Its
+ * meta is kept so the new run's meta.json records where its starting weights came from.
+ */
+async function loadInitFrom(dir: string, config: NetConfig, width: string): Promise<{ net: TransformerNet; meta: CheckpointMeta }> {
+  const loaded = await loadCheckpointDir(dir);
+  if (JSON.stringify(loaded.net.config) !== JSON.stringify(config)) {
+    loaded.net.dispose();
+    throw new InvalidArgumentError(
+      `--init-from ${dir}: expected a network like --width ${width} builds (${JSON.stringify(config)}), got ${JSON.stringify(loaded.net.config)}`,
+    );
+  }
+  return loaded;
+}
+
+/** meta.json's `initFrom`: the starting checkpoint and how it was made; a resumed run keeps the one it started with. */
+async function initFromMeta(resumeDir: string | null, init: { meta: CheckpointMeta } | null): Promise<{ initFrom?: Record<string, unknown> }> {
+  if (resumeDir) {
+    const prev = await readJson<{ initFrom?: Record<string, unknown> }>(join(resumeDir, 'meta.json')).catch(() => null);
+    return prev?.initFrom ? { initFrom: prev.initFrom } : {};
+  }
+  if (!init) return {};
+  const m = init.meta;
+  return {
+    initFrom: {
+      name: m.name,
+      step: m.step,
+      ...(m.command ? { command: m.command } : {}),
+      ...(Array.isArray(m['resumedWith']) ? { resumedWith: m['resumedWith'] } : {}),
+      ...(m['initFrom'] ? { initFrom: m['initFrom'] } : {}),
+    },
+  };
+}
+
 export async function runTrain(input: TrainOptions, ctx: CommandContext): Promise<void> {
   let options = applyPreset(input);
   const resumed = await applyResume(options, ctx);
@@ -128,9 +163,11 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     needBytes: checkpointBytes(options.width) * (options.keep + 2) + 20_000_000,
   });
 
-  // Engine, loss network, style targets.
+  // Engine, starting weights (--init-from: checked before the heavy work), loss network, style targets.
   const backend = await initBackend(options.backend, ctx.log);
   ctx.log(`backend: ${backend.name} (${backend.reason})`);
+  const netConfig = options.width === 'half' ? HALF_NET : FULL_NET;
+  const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
   const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
   const loss = PerceptualLoss.fromWeights(vggWeights, {
     contentLayers: options.contentLayers,
@@ -175,7 +212,12 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   }
 
   // Network and trainer.
-  const net = TransformerNet.create(options.width === 'half' ? HALF_NET : FULL_NET, options.seed);
+  const net = TransformerNet.create(netConfig, options.seed);
+  if (init) {
+    net.variables.forEach((v, i) => v.assign(init.net.variables[i]!));
+    init.net.dispose();
+    ctx.log(`initialised from ${options.initFrom} (${init.meta.name}, step ${init.meta.step})`);
+  }
   const name = options.name ?? (options.style.length === 1 ? basename(options.style[0]!).replace(/\.[^.]+$/, '') : 'blend');
   const training = { ...options, iterations, microBatch, backend: backend.name };
   const meta: Omit<CheckpointMeta, 'step' | 'losses' | 'createdAt'> = {
@@ -185,6 +227,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     lossNetwork: { name: options.lossNet, ...(weightsSha ? { weightsSha256: weightsSha } : {}) },
     training,
     ...(await commandLines(resumed.dir)),
+    ...(await initFromMeta(resumed.dir, init)),
     toolVersion: TOOL_VERSION,
   };
   const io: TrainerIO = {

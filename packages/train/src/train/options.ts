@@ -48,6 +48,10 @@ export const trainSchema = z.object({
   prefetch: z.number().int().min(1).default(3).describe('batches decoded ahead of the compute'),
   out: z.string().default('out/train').describe('run directory (checkpoints, samples, metrics, final model)'),
   resume: z.string().optional().describe('continue a run: "latest" (newest checkpoint in --out) or a checkpoint directory'),
+  initFrom: z
+    .string()
+    .optional()
+    .describe('fine-tune: start from the weights of this checkpoint directory (same --width) with a fresh optimiser and these options'),
   preset: z.enum(PRESET_NAMES).optional().describe('bundled style preset (sets style and tuned options; explicit options win)'),
   name: z.string().optional().describe('model name stored in the checkpoints (default: from the style file name)'),
 });
