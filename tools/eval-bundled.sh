@@ -22,7 +22,7 @@ if [ -n "${EVAL_OUT:-}" ]; then tmp=$EVAL_OUT; mkdir -p "$tmp"; else tmp=$(mktem
 ckpts=${EVAL_CHECKPOINTS:-checkpoints}
 hokusai() { node packages/train/bin/hokusai.mjs "$@"; }
 style_sum() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);console.log(Object.values(r.style).reduce((a,b)=>a+b,0))})'; }
-# Grid score of each output (tools/grid-score.py: fine periodic lattice; photos ~200) where Debian's python3 with
+# Grid score of each output (tools/grid-score.py: a fine periodic lattice; photos ~15-25) where Debian's python3 with
 # numpy and PIL is available; "-" otherwise.
 grid() { /usr/bin/python3 tools/grid-score.py "$1" 2>/dev/null | awk -F'\t' '{sub("grid score ","",$2); sub("period ","",$3); print $2 " (" $3 ")"}' || true; }
 echo "| style | photo | style loss, photo | style loss, output | ratio | grid score (period) |"

@@ -3,10 +3,11 @@
 
 A network that paints a regular lattice (the checkerboard of transposed convolutions, the period-2/4 pattern that
 nearest-neighbour upsampling can leave early in training, or a weave it invents to match a painting's fine texture)
-puts its energy into a few sharp lines of the power spectrum at short periods; natural texture and real brush
-strokes spread it. Per 128x128 tile (Hann window, luminance): the strongest spectral peak among periods under 6 px
-divided by the median power there; the score is the median over the tiles, with the period of the strongest peak.
-Photos score in the low hundreds. Dev tool (Debian python3 with numpy and PIL), not part of the product.
+puts its energy into a few sharp points of the power spectrum at short periods; natural texture and brush strokes
+spread theirs over all orientations of a frequency. Per 128x128 tile (Hann window, luminance): the strongest
+spectral peak among periods under 6 px, divided by the median power on its own frequency ring (same period, every
+orientation); the score is the median over the tiles, with the period of that peak. Photos score ~15; a visible
+lattice scores ~100 and more. Dev tool (Debian python3 with numpy and PIL), not part of the product.
 
 Usage: /usr/bin/python3 tools/grid-score.py IMAGE...
 """
@@ -26,7 +27,8 @@ def score(path: str) -> tuple[float, float]:
         raise SystemExit(f'{path}: expected an image of at least {TILE}x{TILE} pixels, got {w}x{h}')
     c = TILE // 2
     yy, xx = np.mgrid[-c:c, -c:c]
-    high = np.hypot(yy, xx) >= MIN_RADIUS
+    radius = np.hypot(yy, xx)
+    high = radius >= MIN_RADIUS
     window = np.outer(np.hanning(TILE), np.hanning(TILE))
     scores, periods = [], []
     for y in range(0, h - TILE + 1, TILE // 2):
@@ -35,9 +37,10 @@ def score(path: str) -> tuple[float, float]:
             power = np.abs(np.fft.fftshift(np.fft.fft2((t - t.mean()) * window))) ** 2
             peak = np.argmax(np.where(high, power, 0))
             i, j = np.unravel_index(peak, power.shape)
-            median = np.median(power[high])
+            ring = np.abs(radius - radius[i, j]) < 1.5
+            median = np.median(power[ring])
             scores.append(power[i, j] / median if median > 0 else 0.0)
-            periods.append(TILE / np.hypot(i - c, j - c))
+            periods.append(TILE / radius[i, j])
     k = int(np.argsort(scores)[len(scores) // 2])
     return float(np.median(scores)), float(periods[k])
 
