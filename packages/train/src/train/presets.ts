@@ -18,7 +18,9 @@ export interface Preset {
  * Options common to the bundled presets, sized for a CPU: one step of 2 × 128² through the half-width net and
  * VGG19 (up to relu4_3), forward + backward + Adam, takes about 4.7 CPU-seconds on the wasm backend (which computes
  * on one thread; sharp decodes on another), so 480 steps are ≈ 40 minutes on one free core. The bundled
- * checkpoints were trained three at a time on 2 cores (≈ 0.3 images/s each, 43–53 minutes). Crops come from photos
+ * checkpoints were trained two or three at a time on 2 cores (≈ 0.3–0.45 images/s each): great-wave 2000 steps
+ * (3.0 hours of wall time), starry-night 651 steps and then 321 steps fine-tuned from them with TV weight 6 (`--init-from`;
+ * checkpoints/README.md has the commands), wanderer 480. Crops come from photos
  * whose shorter side is scaled to 128–256 px (scale augmentation 2), closer to the 300–500 px photos the networks
  * stylise than a 128 px thumbnail is. Each painting is used at its own size (style size = its longer side, as
  * Engstrom's fast-style-transfer does): at 256 px its strokes are as large as a whole training crop, and a short
@@ -51,13 +53,14 @@ export const PRESETS: Record<PresetName, Preset> = {
   'great-wave': {
     description: 'The Great Wave off Kanagawa (Hokusai, c. 1831)',
     style: 'great_wave_hokusai.jpg',
-    options: { ...CPU_RUN, styleSize: 928, iterations: 600 },
+    options: { ...CPU_RUN, styleSize: 928, iterations: 2000 },
   },
   'starry-night': {
     description: 'The Starry Night (van Gogh, 1889)',
     style: 'starry_night_van_gogh.jpg',
     // Its Gram targets are ~8× further from photos' than the others': a fifth of their style weight balances it.
-    options: { ...CPU_RUN, styleSize: 1024, styleWeight: 0.1, iterations: 400 },
+    // The bundled checkpoint: these options for 651 steps, then fine-tuned with --tv-weight 6 for 321 steps.
+    options: { ...CPU_RUN, styleSize: 1024, styleWeight: 0.1, iterations: 651 },
   },
   wanderer: {
     description: 'Wanderer above the Sea of Fog (Friedrich, c. 1818)',
