@@ -86,19 +86,6 @@ function quoteArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * The command line for meta.json. A resumed run keeps the command that started it (the one to rerun to reproduce
- * the network) and lists each `--resume` command after it in `resumedWith`.
- */
-async function commandLines(resumeDir: string | null): Promise<{ command: string; resumedWith?: string[] }> {
-  const current = ['hokusai', ...process.argv.slice(2)].map(quoteArg).join(' ');
-  if (!resumeDir) return { command: current };
-  const prev = await readJson<{ command?: unknown; resumedWith?: unknown }>(join(resumeDir, 'meta.json')).catch(() => null);
-  if (typeof prev?.command !== 'string') return { command: current };
-  const earlier = Array.isArray(prev.resumedWith) ? prev.resumedWith.filter((c): c is string => typeof c === 'string') : [];
-  return { command: prev.command, resumedWith: [...earlier, current] };
-}
-
 async function loadVggWeights(options: TrainOptions): Promise<{ weights: VggWeights; sha: string | undefined }> {
   if (options.weights) {
     const bytes = new Uint8Array(await readFile(options.weights));
@@ -128,15 +115,29 @@ async function loadInitFrom(dir: string, config: NetConfig, width: string): Prom
   return loaded;
 }
 
-/** meta.json's `initFrom`: the starting checkpoint and how it was made; a resumed run keeps the one it started with. */
-async function initFromMeta(resumeDir: string | null, init: { meta: CheckpointMeta } | null): Promise<{ initFrom?: Record<string, unknown> }> {
+/**
+ * Where the network comes from, for meta.json. A resumed run keeps the command that started it (the one to rerun
+ * to reproduce the network), lists each `--resume` command after it in `resumedWith`, and keeps the `initFrom` it
+ * started with; a fine-tuning run (--init-from) records the starting checkpoint and how that was made.
+ */
+async function provenance(
+  resumeDir: string | null,
+  init: { meta: CheckpointMeta } | null,
+): Promise<{ command: string; resumedWith?: string[]; initFrom?: Record<string, unknown> }> {
+  const current = ['hokusai', ...process.argv.slice(2)].map(quoteArg).join(' ');
   if (resumeDir) {
-    const prev = await readJson<{ initFrom?: Record<string, unknown> }>(join(resumeDir, 'meta.json')).catch(() => null);
-    return prev?.initFrom ? { initFrom: prev.initFrom } : {};
+    const prev = await readJson<{ command?: unknown; resumedWith?: unknown; initFrom?: Record<string, unknown> }>(
+      join(resumeDir, 'meta.json'),
+    ).catch(() => null);
+    const initFrom = prev?.initFrom ? { initFrom: prev.initFrom } : {};
+    if (typeof prev?.command !== 'string') return { command: current, ...initFrom };
+    const earlier = Array.isArray(prev.resumedWith) ? prev.resumedWith.filter((c): c is string => typeof c === 'string') : [];
+    return { command: prev.command, resumedWith: [...earlier, current], ...initFrom };
   }
-  if (!init) return {};
+  if (!init) return { command: current };
   const m = init.meta;
   return {
+    command: current,
     initFrom: {
       name: m.name,
       step: m.step,
@@ -226,8 +227,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     styleImages: styleRefs,
     lossNetwork: { name: options.lossNet, ...(weightsSha ? { weightsSha256: weightsSha } : {}) },
     training,
-    ...(await commandLines(resumed.dir)),
-    ...(await initFromMeta(resumed.dir, init)),
+    ...(await provenance(resumed.dir, init)),
     toolVersion: TOOL_VERSION,
   };
   const io: TrainerIO = {
