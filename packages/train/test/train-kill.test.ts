@@ -32,16 +32,23 @@ async function finalWeights(dir: string): Promise<Float32Array[]> {
   return out;
 }
 
+/** `train` arguments for a tiny run: `images` generated photos of 24 px, a flat 32 px style of `colour`, VGG19 from ../shared, 16 px crops. */
+async function tinyRunArgs(prefix: string, images: number, colour: { r: number; g: number; b: number }): Promise<string[]> {
+  const data = await tempDir(`${prefix}-data`);
+  await makeImages(data, images, 24);
+  const style = join(await tempDir(`${prefix}-style`), 'style.png');
+  await sharp({ create: { width: 32, height: 32, channels: 3, background: colour } }).png().toFile(style);
+  return [
+    'train', '--style', style, '--dataset', data, '--loss-net', 'vgg19', '--weights', WEIGHTS,
+    '--image-size', '16', '--style-size', '32', '--content-layers', 'relu1_2=1',
+  ];
+}
+
 describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
   beforeAll(useCpu);
   it('resumes from the latest checkpoint after SIGKILL and ends with the same weights', { timeout: 600_000 }, async () => {
-    const data = await tempDir('kill-data');
-    await makeImages(data, 6, 24);
-    const style = join(await tempDir('kill-style'), 'style.png');
-    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 30, g: 60, b: 200 } } }).png().toFile(style);
     const common = [
-      'train', '--style', style, '--dataset', data, '--loss-net', 'vgg19', '--weights', WEIGHTS,
-      '--image-size', '16', '--style-size', '32', '--content-layers', 'relu1_2=1', '--style-layers', 'relu1_2=1,relu2_1=1',
+      ...(await tinyRunArgs('kill', 6, { r: 30, g: 60, b: 200 })), '--style-layers', 'relu1_2=1,relu2_1=1',
       '--width', 'half', '--batch-size', '2', '--iterations', '8', '--checkpoint-every', '1', '--keep', '3',
       '--log-every', '1', '--sample-every', '0', '--validation', '0', '--backend', 'wasm', '--lr', '0.01',
     ];
@@ -87,13 +94,8 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
   });
 
   it("--init-from starts from a checkpoint's weights (fine-tuning) and records it; another width is refused", { timeout: 600_000 }, async () => {
-    const data = await tempDir('init-data');
-    await makeImages(data, 4, 24);
-    const style = join(await tempDir('init-style'), 'style.png');
-    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 60, b: 30 } } }).png().toFile(style);
     const common = [
-      'train', '--style', style, '--dataset', data, '--loss-net', 'vgg19', '--weights', WEIGHTS,
-      '--image-size', '16', '--style-size', '32', '--content-layers', 'relu1_2=1', '--style-layers', 'relu1_2=1',
+      ...(await tinyRunArgs('init', 4, { r: 200, g: 60, b: 30 })), '--style-layers', 'relu1_2=1',
       '--batch-size', '2', '--checkpoint-every', '100', '--log-every', '1', '--sample-every', '0', '--validation', '0', '--backend', 'wasm',
     ];
     const outA = await tempDir('init-a');
