@@ -155,6 +155,9 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   if (options.styleBlend.length > 0 && options.styleBlend.length !== options.style.length) {
     throw new InvalidArgumentError(`--style-blend: expected one weight per --style (${options.style.length}), got ${options.styleBlend.length}`);
   }
+  if (options.jitter * 2 > options.imageSize) {
+    throw new InvalidArgumentError(`--jitter: expected at most half of --image-size (${options.imageSize / 2} px), got ${options.jitter}`);
+  }
   const validationDir = /^\d+$/.test(options.validation) ? null : options.validation;
   const { files: allFiles } = await preflight({
     styles: options.style,
@@ -262,6 +265,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
       prefetch: options.prefetch,
       backend: backend.name,
       weights: options,
+      jitter: { max: options.jitter, seed: options.seed },
       meta: meta as unknown as Record<string, unknown>,
       ...(poisonEnv
         ? { poison: { steps: poisonEnv.replace(/^always:/, '').split(',').map(Number), once: !poisonEnv.startsWith('always:') } }

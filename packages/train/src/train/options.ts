@@ -22,6 +22,12 @@ export const trainSchema = z.object({
   imageSize: z.number().int().min(16).default(256).describe('training crop size (pixels)'),
   scaleAugment: z.number().min(1).max(2).default(1).describe('random scale augmentation: shorter side × U(1, x) before cropping (1 = off)'),
   flip: z.boolean().default(true).describe('random horizontal flips'),
+  jitter: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('loss jitter: output and photo are cropped at the same random offset of 0..N px before the loss, against lattices locked to VGG\'s pooling grid (0 = off)'),
   contentWeight: z.number().min(0).default(LOSS_DEFAULTS.contentWeight).describe('content loss weight (defaults: defaultLossWeights of @hokusai/losses)'),
   styleWeight: z.number().min(0).default(LOSS_DEFAULTS.styleWeight).describe('style loss weight'),
   tvWeight: z.number().min(0).default(LOSS_DEFAULTS.tvWeight).describe('total-variation loss weight'),

@@ -45,6 +45,7 @@ export const STREAM = {
   scale: 4,
   substitute: 5,
   holdout: 6,
+  jitter: 7,
 } as const;
 
 /** A permutation of 0..n-1 (Fisher–Yates) fully determined by (seed, stream, epoch). */

@@ -29,6 +29,7 @@ import {
   STATE_JSON,
 } from './run-dir.ts';
 import type { Batch } from './dataset.ts';
+import { randInt, STREAM } from './rng.ts';
 
 /** What the trainer needs of a transformation network (TransformerNet satisfies it). */
 export interface TrainableNet {
@@ -95,6 +96,11 @@ export interface TrainerConfig {
   poison?: { steps: number[]; once: boolean };
   /** Steps between in-memory snapshots used for rollback (default min(checkpointEvery, 50)). */
   snapshotEvery?: number;
+  /**
+   * Loss jitter: each micro-batch's output and photo are cropped by the same random offset in [0, max] pixels per
+   * axis before the loss (`jitterCrop`), drawn from (seed, step, micro-batch) so a resumed run draws the same. 0 = off.
+   */
+  jitter?: { max: number; seed: number };
 }
 
 export interface TrainerStateJson {
@@ -221,8 +227,8 @@ export class Trainer {
       const x = tf.tensor4d(Float32Array.from(batch.data.subarray(off * px, (off + m) * px)), [m, imageSize, imageSize, 3]);
       let comps: tf.Tensor1D | null = null;
       const { value, grads } = tf.variableGrads(() => {
-        const y = this.net.apply(x);
-        const r = this.loss.compute(y, x);
+        const [ly, lx] = this.jitterCrop(this.net.apply(x), x, off);
+        const r = this.loss.compute(ly, lx);
         comps = tf.keep(tf.stack([r.total, this.weightedContent(r.content), this.weightedStyle(r.style), tf.mul(r.tv, this.config.weights.tvWeight)]) as tf.Tensor1D);
         let total = tf.mul(r.total, scale) as tf.Scalar;
         if (poison) total = tf.mul(total, NaN) as tf.Scalar;
@@ -246,6 +252,24 @@ export class Trainer {
       }
     }
     return { grads: acc!, losses: parts };
+  }
+
+  /**
+   * The output and the photo as the loss sees them: both cropped to (S - max)² at the same random offset. The
+   * transformation network is equivariant only to shifts by multiples of its ×4 down/upsampling and VGG pools on a
+   * grid anchored at the image's corner, so without this a network can paint a lattice locked to VGG's pooling grid
+   * that lowers the Gram loss only at that one alignment (an adversarial pattern: shifting such an output by one
+   * pixel raised its relu3_3 style loss by 6–11%, a photo's by 0.1%). Random offsets make that alignment
+   * worthless; the idea is the "transformation robustness" of Olah et al. 2017, "Feature Visualization".
+   */
+  private jitterCrop(y: tf.Tensor4D, x: tf.Tensor4D, micro: number): [tf.Tensor4D, tf.Tensor4D] {
+    const j = this.config.jitter;
+    if (!j || j.max === 0) return [y, x];
+    const [n, h, w] = y.shape;
+    const dy = randInt(j.max + 1, j.seed, STREAM.jitter, this.step, micro, 0);
+    const dx = randInt(j.max + 1, j.seed, STREAM.jitter, this.step, micro, 1);
+    const size: [number, number, number, number] = [n, h - j.max, w - j.max, 3];
+    return [tf.slice(y, [0, dy, dx, 0], size), tf.slice(x, [0, dy, dx, 0], size)];
   }
 
   /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */
