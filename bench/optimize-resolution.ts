@@ -5,7 +5,8 @@
 // do). Every result is downsampled to the small size and compared with the small run: SSIM of the luminance, and
 // the style loss measured at the small size (style image at the small size, Gatys layers) — strokes too small for
 // the picture raise it. Prints the figures.
-// Usage: npx tsx bench/optimize-resolution.ts [--small 512] [--large 1024] [--iterations 200] [--backend wasm]
+// Usage: npx tsx bench/optimize-resolution.ts [--small 512] [--large 1024] [--iterations 200] [--lbfgs-history 100]
+//        [--backend wasm]   (wasm holds L-BFGS's 2·m history vectors in its 4 GB heap: at 1024 px use m ≤ 20)
 //        (on a 2-core machine use e.g. --small 128 --large 256: the same scheme at a quarter of the size)
 import { readFile } from 'node:fs/promises';
 import { parseArgs, printTable } from './bench-util.ts';
@@ -14,6 +15,7 @@ const args = parseArgs({
   small: '512',
   large: '1024',
   iterations: '200',
+  'lbfgs-history': '100',
   init: 'content',
   backend: 'wasm',
   'style-weight': '1000',
@@ -47,7 +49,7 @@ const base: Settings = {
   optimizer: 'lbfgs',
   iterations: Number(args['iterations']),
   lr: 1,
-  lbfgsHistory: 100,
+  lbfgsHistory: Number(args['lbfgs-history']),
   lineSearch: 'strong-wolfe',
   init: args['init'] as Settings['init'],
   seed: 1,
@@ -126,5 +128,5 @@ for (const [label, img] of [[`default ${large} (style relative + coarse-to-fine)
   rows.push([label, ssim(ref, d).toFixed(3), l.style.toExponential(3), l.content.toExponential(3)]);
 }
 console.log(`\nResolution consistency on ${backend.name}: ${large} px results downsampled to ${ref.width}×${ref.height} and compared with the ${small} px result`);
-console.log(`(init ${base.init}, ${base.iterations} iterations at the first level, style weight ${base.styleWeight}; higher SSIM = same composition; style loss at matched scale close to the reference = same stroke scale)`);
+console.log(`(init ${base.init}, ${base.iterations} iterations at the first level, L-BFGS history ${base.lbfgsHistory}, style weight ${base.styleWeight}; higher SSIM = same composition; style loss at matched scale close to the reference = same stroke scale)`);
 printTable(['run', 'SSIM vs small', `style loss @${small}`, `content loss @${small}`], rows);
