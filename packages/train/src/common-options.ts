@@ -22,6 +22,8 @@ export const backendOption = z
 
 export const lossNetOption = z.enum(['vgg16', 'vgg19']).default('vgg16').describe('loss network');
 
+export const poolingOption = z.enum(['max', 'avg']).default('max').describe('pooling of the loss network (avg: Gatys et al.)');
+
 export const weightsOption = z
   .string()
   .optional()

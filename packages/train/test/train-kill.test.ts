@@ -103,7 +103,7 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     expect(a.code, a.stderr).toBe(0);
     // One step at a negligible learning rate: the weights stay those of A (a fresh network would differ entirely).
     const outC = await tempDir('init-c');
-    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--init-from', join(outA, 'final'), '--out', outC]).done;
+    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--pooling', 'avg', '--jitter', '2', '--init-from', join(outA, 'final'), '--out', outC]).done;
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toContain(`initialised from ${join(outA, 'final')}`);
     const wa = await finalWeights(join(outA, 'final'));
@@ -114,7 +114,7 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     const fresh = await loadCheckpointDir(join(outA, 'final'));
     const metaC = (await loadCheckpointDir(join(outC, 'final'))).meta;
     expect(metaC.initFrom).toEqual({ name: fresh.meta.name, step: 3, command: fresh.meta.command });
-    expect(metaC.training?.['tvWeight']).toBe(5);
+    expect(metaC.training).toMatchObject({ tvWeight: 5, pooling: 'avg', jitter: 2 });
     fresh.net.dispose();
     // A half network cannot start a full one: refused before training, with both architectures named.
     const outD = await tempDir('init-d');
@@ -122,5 +122,9 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     expect(d.code).not.toBe(0);
     expect(d.stderr).toContain(`--init-from ${join(outA, 'final')}: expected a network like --width full builds ({"arch":"johnson","channels":[32,64,128],"residualBlocks":5}), got {"arch":"johnson","channels":[16,32,64],"residualBlocks":5}`);
     expect(existsSync(join(outD, 'final'))).toBe(false);
+    // A jitter that would crop away more than half of each training crop is refused up front.
+    const e = await cli([...common, '--width', 'half', '--iterations', '1', '--jitter', '9', '--out', outD]).done;
+    expect(e.code).not.toBe(0);
+    expect(e.stderr).toContain('--jitter: expected at most half of --image-size (8 px), got 9');
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '@hokusai/losses';
 import { initBackend, loadLossWeights, readImage, rgbToTensor } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
-import { backendOption, cacheDirOption, lossNetOption, weightsOption } from '../common-options.ts';
+import { backendOption, cacheDirOption, lossNetOption, poolingOption, weightsOption } from '../common-options.ts';
 
 export const evalSchema = z.object({
   style: z.array(z.string().min(1)).min(1).describe('style image(s); several are blended (see --style-blend)'),
@@ -27,7 +27,7 @@ export const evalSchema = z.object({
   cacheDir: cacheDirOption,
   contentLayers: z.array(z.string().min(1)).default([...DEFAULT_CONTENT_LAYERS]).describe('content layers'),
   styleLayers: z.array(z.string().min(1)).default([...DEFAULT_STYLE_LAYERS]).describe('style layers'),
-  pooling: z.enum(['max', 'avg']).default('max').describe('pooling of the loss network (avg: Gatys et al.)'),
+  pooling: poolingOption,
   styleScale: z.number().positive().default(1).describe('resize the style image(s) by this factor before computing Gram targets'),
   styleSize: z
     .number()

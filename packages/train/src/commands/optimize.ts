@@ -17,7 +17,7 @@ import { VGG_LAYERS, readKerasVggH5, type VggWeights } from '@hokusai/losses';
 import * as hokusaiNode from '@hokusai/node';
 import { initBackend, probeImage, readImage, writeFileAtomic, writeImage, type RgbImage } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
-import { backendOption, cacheDirOption, weightsOption } from '../common-options.ts';
+import { backendOption, cacheDirOption, poolingOption, weightsOption } from '../common-options.ts';
 import { createProgress } from '../progress.ts';
 import { renderContactSheet, type SheetCell } from '../optimize/contact-sheet.ts';
 import { GifRecorder } from '../optimize/gif.ts';
@@ -49,7 +49,7 @@ export const optimizeSchema = z.object({
   tvWeight: z.number().nonnegative().default(0).describe('total variation weight'),
   contentLayers: layerWeights.default(GATYS_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: layerWeights.default(GATYS_STYLE_LAYERS).describe('style layers with weights'),
-  pooling: z.enum(['max', 'avg']).default('max').describe('loss network pooling (Gatys et al. prefer avg)'),
+  pooling: poolingOption,
   preserveColors: z.enum(['none', 'luminance', 'histogram']).default('none').describe("keep the content's colours (Gatys et al. 2016)"),
   saveEvery: z.number().int().nonnegative().default(0).describe('write an intermediate image every N iterations (0 = never)'),
   gif: z.boolean().default(false).describe('write OUT.gif, an animation of the optimisation'),

@@ -179,6 +179,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     contentWeight: options.contentWeight,
     styleWeight: options.styleWeight,
     tvWeight: options.tvWeight,
+    pooling: options.pooling,
   });
   const styleRefs: { file: string; sha256: string; weight: number }[] = [];
   const styleImages: { image: tf.Tensor3D; weight: number }[] = [];

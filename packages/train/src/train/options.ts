@@ -5,7 +5,7 @@
  * content relu2_2, style relu1_2/relu2_2/relu3_3/relu4_3.
  */
 import { z } from 'zod';
-import { backendOption, cacheDirOption, lossNetOption, weightsOption } from '../common-options.ts';
+import { backendOption, cacheDirOption, lossNetOption, poolingOption, weightsOption } from '../common-options.ts';
 import { defaultLossWeights } from '@hokusai/losses';
 import { PRESET_NAMES } from './presets.ts';
 
@@ -34,6 +34,7 @@ export const trainSchema = z.object({
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
   lossNet: lossNetOption,
+  pooling: poolingOption,
   weights: weightsOption,
   cacheDir: cacheDirOption,
   batchSize: z.number().int().min(1).default(4).describe('images per optimiser step'),
