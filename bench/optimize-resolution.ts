@@ -59,6 +59,21 @@ const base: Settings = {
   styleSize: 0,
   preserveColors: 'none',
 };
+// The large runs must fit the engine (the CLI checks the same before any heavy work): wasm's heap is 4 GB.
+{
+  const { estimateMemory, fits, formatBytes } = await import('../packages/train/src/optimize/memory-estimate.ts');
+  const { memoryBudget } = await import('../packages/train/src/commands/optimize.ts');
+  const budget = memoryBudget(backend.name);
+  const dims = { width: content.width, height: content.height }; // readImage above fitted the long edge to --large
+  const e = estimateMemory({ lossNet: 'vgg19', ...dims, deepestLayer: 'relu5_1', optimizer: 'lbfgs', lbfgsHistory: base.lbfgsHistory });
+  if (!fits(e, budget)) {
+    console.error(
+      `optimize-resolution: the ${large} px runs need about ${formatBytes(e.totalBytes)} but ${budget.backend} has ${formatBytes(budget.totalBytes)}; ` +
+        'expected a backend with more memory (--backend webgpu or tensorflow on a GPU, or cpu) or a smaller --large',
+    );
+    process.exit(2);
+  }
+}
 const levelsFor = (size: number) => 1 + Math.round(Math.log2(size / small)); // = the default (auto) when small = 512
 
 async function run(label: string, over: Partial<Settings>): Promise<Img> {
