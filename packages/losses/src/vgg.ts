@@ -13,12 +13,26 @@ import { checkLayer, convSpecs, deepestLayerIndex, type ConvSpec, type LossNetNa
 /** ImageNet mean in RGB order (Keras lists it in BGR: [103.939, 116.779, 123.68]). */
 export const IMAGENET_MEAN_RGB: readonly [number, number, number] = [123.68, 116.779, 103.939];
 
-export type Pooling = 'max' | 'avg';
+export type Pooling = 'max' | 'avg' | 'max-blur';
+export const POOLINGS: readonly Pooling[] = ['max', 'avg', 'max-blur'];
+
+/**
+ * 2×2 pooling between VGG blocks, halving the size. `max-blur` is the anti-aliased max pooling ("MaxBlurPool") of
+ * Zhang 2019, "Making Convolutional Networks Shift-Invariant Again" (arXiv:1904.11486): a dense 2×2 max, then a
+ * [1,2,1]/4 binomial blur with stride 2 (two 2×2 box filters). Plain max pooling aliases: a fine lattice in the
+ * image folds into low-frequency energy of the deeper features, which a trained network can exploit to match
+ * Gram targets (docs/training.md); the blur removes most of that fold.
+ */
+export function pool2x2(x: tf.Tensor4D, pooling: Pooling): tf.Tensor4D {
+  if (pooling === 'max') return tf.maxPool(x, 2, 2, 'valid');
+  if (pooling === 'avg') return tf.avgPool(x, 2, 2, 'valid');
+  return tf.avgPool(tf.avgPool(tf.maxPool(x, 2, 1, 'same'), 2, 1, 'same'), 2, 2, 'valid');
+}
 
 export interface VggOptions {
   /** Layers whose features are wanted (`relu1_1` …); the network is built up to the deepest. */
   layers: string[];
-  /** 2×2 pooling between blocks: max (VGG, Johnson) or average (Gatys). Default max. */
+  /** 2×2 pooling between blocks: max (VGG, Johnson), average (Gatys) or anti-aliased max (`pool2x2`). Default max. */
   pooling?: Pooling;
 }
 
@@ -46,8 +60,8 @@ export class Vgg {
 
   static create(w: VggWeights, opts: VggOptions): Vgg {
     const pooling = opts.pooling ?? 'max';
-    if (pooling !== 'max' && pooling !== 'avg') {
-      throw new InvalidArgumentError(`Expected pooling 'max' or 'avg', but got '${String(pooling)}'`);
+    if (!POOLINGS.includes(pooling)) {
+      throw new InvalidArgumentError(`Expected pooling ${POOLINGS.map((p) => `'${p}'`).join(', ')}, but got '${String(pooling)}'`);
     }
     if (opts.layers.length === 0) throw new InvalidArgumentError('Expected at least one VGG layer, but got none');
     const deepest = deepestLayerIndex(w.net, opts.layers);
@@ -117,7 +131,7 @@ export class Vgg {
           remaining--;
         }
         if (conv.spec.lastInBlock && remaining > 0) {
-          x = this.pooling === 'max' ? tf.maxPool(x, 2, 2, 'valid') : tf.avgPool(x, 2, 2, 'valid');
+          x = pool2x2(x, this.pooling);
         }
       }
       return out;

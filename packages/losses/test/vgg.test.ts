@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { Vgg, VGG_LAYERS } from '../src/index.ts';
+import { pool2x2, Vgg, VGG_LAYERS } from '../src/index.ts';
 import { randomImageData, randomVggWeights } from './helpers.ts';
 
 beforeAll(async () => {
@@ -64,6 +64,53 @@ describe('Vgg', () => {
     tf.dispose([x, ...Object.values(a), ...Object.values(b)]);
     maxNet.dispose();
     avgNet.dispose();
+  });
+
+  test('max-blur pooling: dense 2×2 max, then [1,2,1]/4 blur with stride 2, same output size as max pooling', () => {
+    // One channel, 4×6. By hand: dense max over x[i..i+1][j..j+1] (the last row/column see only what exists),
+    // then the average over 2×2 windows at stride 1 (over the cells that exist), then over 2×2 at stride 2.
+    const H = 4;
+    const W = 6;
+    const v = Array.from({ length: H * W }, (_, k) => ((k * 37) % 11) - 5);
+    const at = (g: number[][], i: number, j: number): number[] => (i < g.length && j < g[0]!.length ? [g[i]![j]!] : []);
+    const grid = Array.from({ length: H }, (_, i) => v.slice(i * W, (i + 1) * W));
+    const window = (g: number[][], f: (xs: number[]) => number) =>
+      g.map((row, i) => row.map((_, j) => f([...at(g, i, j), ...at(g, i, j + 1), ...at(g, i + 1, j), ...at(g, i + 1, j + 1)])));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const blurred = window(window(grid, (xs) => Math.max(...xs)), mean);
+    const want = Array.from({ length: H / 2 }, (_, i) => Array.from({ length: W / 2 }, (_, j) => mean([blurred[2 * i]![2 * j]!, blurred[2 * i]![2 * j + 1]!, blurred[2 * i + 1]![2 * j]!, blurred[2 * i + 1]![2 * j + 1]!])));
+    const x = tf.tensor4d(v, [1, H, W, 1]);
+    const got = pool2x2(x, 'max-blur');
+    expect(got.shape).toEqual(pool2x2(x, 'max').shape);
+    const g = got.arraySync()[0]!.map((row) => row.map((c) => c[0]!));
+    g.forEach((row, i) => row.forEach((c, j) => expect(c).toBeCloseTo(want[i]![j]!, 5)));
+    tf.dispose([x, got]);
+  });
+
+  test('max-blur pooling follows a one-pixel shift of a fine lattice far better than max pooling (Zhang 2019)', () => {
+    // A diagonal lattice of period 4 (the kind a network learns against plain max pooling), shifted by one pixel:
+    // an ideal shift-invariant pooling would give the same mean energy; plain max pooling aliases it.
+    const n = 32;
+    const lattice = (dx: number) =>
+      tf.tensor4d(Array.from({ length: n * n }, (_, k) => 100 + 100 * Math.cos((Math.PI / 2) * ((k % n) + dx + Math.floor(k / n)))), [1, n, n, 1]);
+    const change = (pooling: 'max' | 'max-blur') =>
+      tf.tidy(() => {
+        const a = pool2x2(lattice(0), pooling);
+        const b = pool2x2(lattice(1), pooling);
+        return tf.div(tf.abs(tf.sub(tf.mean(a), tf.mean(b))), tf.mean(a)).dataSync()[0]!;
+      });
+    const max = change('max');
+    const blur = change('max-blur');
+    expect(max).toBeGreaterThan(0.1);
+    expect(blur).toBeLessThan(max / 4);
+  });
+
+  test('max-blur pooling is differentiable (the trainer backpropagates through it)', () => {
+    const x = tf.tensor4d(randomImageData(1 * 8 * 8 * 2, 4), [1, 8, 8, 2]);
+    const g = tf.grad((t: tf.Tensor4D) => tf.sum(tf.square(pool2x2(t, 'max-blur'))))(x);
+    expect(g.shape).toEqual(x.shape);
+    expect(tf.sum(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([x, g]);
   });
 
   test('no tensor leaks: features in tidy, dispose frees the weights', () => {

@@ -22,7 +22,10 @@ export const backendOption = z
 
 export const lossNetOption = z.enum(['vgg16', 'vgg19']).default('vgg16').describe('loss network');
 
-export const poolingOption = z.enum(['max', 'avg']).default('max').describe('pooling of the loss network (avg: Gatys et al.)');
+export const poolingOption = z
+  .enum(['max', 'avg', 'max-blur'])
+  .default('max')
+  .describe('pooling of the loss network (avg: Gatys et al.; max-blur: anti-aliased max, Zhang 2019)');
 
 export const weightsOption = z
   .string()

@@ -19,6 +19,7 @@ import {
   totalVariation,
   type LossLayers,
   type VggWeights,
+  type Pooling,
 } from '@hokusai/losses';
 import { InvalidArgumentError } from '@hokusai/model';
 import { AdamPixels } from './adam-pixels.ts';
@@ -44,7 +45,7 @@ export interface OptimizeSettings {
   contentWeight: number;
   styleWeight: number;
   tvWeight: number;
-  pooling: 'max' | 'avg';
+  pooling: Pooling;
   optimizer: 'lbfgs' | 'adam';
   /** Iterations at the coarsest level (finer levels run half as many each, see multiscale.ts). */
   iterations: number;
