@@ -107,7 +107,7 @@ describe('Vgg', () => {
 
   test('max-blur pooling is differentiable (the trainer backpropagates through it)', () => {
     const x = tf.tensor4d(randomImageData(1 * 8 * 8 * 2, 4), [1, 8, 8, 2]);
-    const g = tf.grad((t: tf.Tensor4D) => tf.sum(tf.square(pool2x2(t, 'max-blur'))))(x);
+    const g = tf.grad((t) => tf.sum(tf.square(pool2x2(t as tf.Tensor4D, 'max-blur'))))(x);
     expect(g.shape).toEqual(x.shape);
     expect(tf.sum(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
     tf.dispose([x, g]);

@@ -14,7 +14,7 @@ import {
   HokusaiError,
   InvalidArgumentError,
   TransformerNet,
-  serializeCheckpoint,
+  serializeCheckpointAsync,
   type CheckpointMeta,
   type NetConfig,
 } from '@hokusai/model';
@@ -237,9 +237,8 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   const io: TrainerIO = {
     async saveCheckpoint(dir, m, extra) {
       const full = { ...meta, ...m, createdAt: new Date().toISOString() } as CheckpointMeta;
-      // Download every weight first: serializeCheckpoint reads with dataSync, which webgpu in Node only serves cached.
-      await Promise.all(net.variables.map((v) => v.data()));
-      await saveCheckpointDir(dir, serializeCheckpoint(net, full), extra);
+      // Asynchronous weight reads: webgpu in Node has no dataSync.
+      await saveCheckpointDir(dir, await serializeCheckpointAsync(net, full), extra);
     },
     async writeImage(path, image) {
       await writeImage(path, { data: image.data, width: image.width, height: image.height }, { format: 'jpeg', quality: 90 });
