@@ -1,5 +1,6 @@
 // Loss jitter (`hokusai train --jitter N`): the loss sees the network's output and the photo cropped at the same
-// random offset in [0, N] per axis, a pure function of (seed, step, micro-batch), so a resumed run draws the same.
+// random offset in [0, N] per axis, a pure function of (seed, step): a resumed run draws the same, and every
+// micro-batch of a step is cropped alike (so micro-batching still gives the whole-batch gradient).
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/train/trainer.ts';
@@ -93,11 +94,12 @@ describe('trainer loss jitter', () => {
           expect(Math.max(...at)).toBeLessThanOrEqual(5);
           return at.join(',');
         });
+        expect(seen[1]).toBe(seen[0]); // both micro-batches of the step at the same offset
         if (pass === 0) offsets.push(...seen);
         else expect(seen).toEqual(offsets.slice(-2)); // same step, same draw (a resumed run sees the same crops)
       }
     }
-    expect(new Set(offsets).size).toBeGreaterThan(4);
+    expect(new Set(offsets).size).toBeGreaterThan(3);
     expect(tf.memory().numTensors).toBe(before);
     trainer.dispose();
     net.dispose();

@@ -97,8 +97,9 @@ export interface TrainerConfig {
   /** Steps between in-memory snapshots used for rollback (default min(checkpointEvery, 50)). */
   snapshotEvery?: number;
   /**
-   * Loss jitter: each micro-batch's output and photo are cropped by the same random offset in [0, max] pixels per
-   * axis before the loss (`jitterCrop`), drawn from (seed, step, micro-batch) so a resumed run draws the same. 0 = off.
+   * Loss jitter: each step's outputs and photos are cropped by the same random offset in [0, max] pixels per axis
+   * before the loss (`jitterCrop`), drawn from (seed, step): a resumed run draws the same, and micro-batching still
+   * gives the whole-batch gradient. 0 = off.
    */
   jitter?: { max: number; seed: number };
 }
@@ -227,7 +228,7 @@ export class Trainer {
       const x = tf.tensor4d(Float32Array.from(batch.data.subarray(off * px, (off + m) * px)), [m, imageSize, imageSize, 3]);
       let comps: tf.Tensor1D | null = null;
       const { value, grads } = tf.variableGrads(() => {
-        const [ly, lx] = this.jitterCrop(this.net.apply(x), x, off);
+        const [ly, lx] = this.jitterCrop(this.net.apply(x), x);
         const r = this.loss.compute(ly, lx);
         comps = tf.keep(tf.stack([r.total, this.weightedContent(r.content), this.weightedStyle(r.style), tf.mul(r.tv, this.config.weights.tvWeight)]) as tf.Tensor1D);
         let total = tf.mul(r.total, scale) as tf.Scalar;
@@ -262,12 +263,12 @@ export class Trainer {
    * pixel raised its relu3_3 style loss by 6–11%, a photo's by 0.1%). Random offsets make that alignment
    * worthless; the idea is the "transformation robustness" of Olah et al. 2017, "Feature Visualization".
    */
-  private jitterCrop(y: tf.Tensor4D, x: tf.Tensor4D, micro: number): [tf.Tensor4D, tf.Tensor4D] {
+  private jitterCrop(y: tf.Tensor4D, x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
     const j = this.config.jitter;
     if (!j || j.max === 0) return [y, x];
     const [n, h, w] = y.shape;
-    const dy = randInt(j.max + 1, j.seed, STREAM.jitter, this.step, micro, 0);
-    const dx = randInt(j.max + 1, j.seed, STREAM.jitter, this.step, micro, 1);
+    const dy = randInt(j.max + 1, j.seed, STREAM.jitter, this.step, 0);
+    const dx = randInt(j.max + 1, j.seed, STREAM.jitter, this.step, 1);
     const size: [number, number, number, number] = [n, h - j.max, w - j.max, 3];
     return [tf.slice(y, [0, dy, dx, 0], size), tf.slice(x, [0, dy, dx, 0], size)];
   }
