@@ -6,13 +6,12 @@ import { registerMirrorPadGradient } from './reflection-pad.ts';
 registerMirrorPadGradient();
 
 export * from './errors.ts';
-export { FULL_NET, HALF_NET, NetConfigSchema, describeNetConfig, type NetConfig, type Upsample } from './net-config.ts';
+export { FULL_NET, HALF_NET, NetConfigSchema, describeNetConfig, type NetConfig } from './net-config.ts';
 export { type WeightSpec, shapeSize } from './weight-spec.ts';
 export {
   TransformerNet,
   weightSpecs,
   johnsonWeightSpecs,
-  upsampleBilinear2x,
   upsampleNearest2x,
   padSpatialTo,
   planReflectPad,

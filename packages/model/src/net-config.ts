@@ -8,15 +8,8 @@
  */
 import { z } from 'zod';
 
-/**
- * Decoder upsampling of the Johnson network: nearest ×2 (pytorch/examples, the default; absent = nearest) or
- * bilinear ×2 (= nearest then a [1,2,1]/4 blur per axis; Odena et al. 2016, "Deconvolution and Checkerboard
- * Artifacts", recommend resize-convolution, and bilinear leaves no period-2/4 blocks for the convs to build on).
- */
-export type Upsample = 'nearest' | 'bilinear';
-
 export type NetConfig =
-  | { arch: 'johnson'; channels: [number, number, number]; residualBlocks: number; upsample?: Upsample }
+  | { arch: 'johnson'; channels: [number, number, number]; residualBlocks: number }
   | { arch: 'engstrom' };
 
 /** The full-size Johnson network: 1,679,235 parameters. */
@@ -31,13 +24,11 @@ export const NetConfigSchema: z.ZodType<NetConfig> = z.discriminatedUnion('arch'
     arch: z.literal('johnson'),
     channels: z.tuple([channel, channel, channel]),
     residualBlocks: z.number().int().min(0).max(64),
-    upsample: z.enum(['nearest', 'bilinear']).optional(),
   }),
   z.strictObject({ arch: z.literal('engstrom') }),
 ]);
 
 /** Human-readable one-liner, e.g. `johnson [32,64,128]×5` or `engstrom`. */
 export function describeNetConfig(config: NetConfig): string {
-  if (config.arch !== 'johnson') return 'engstrom';
-  return `johnson [${config.channels.join(',')}]×${config.residualBlocks}${config.upsample === 'bilinear' ? ' bilinear' : ''}`;
+  return config.arch === 'johnson' ? `johnson [${config.channels.join(',')}]×${config.residualBlocks}` : 'engstrom';
 }

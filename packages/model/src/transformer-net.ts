@@ -2,8 +2,7 @@
  * The feed-forward style transformation network of Johnson, Alahi & Fei-Fei 2016 ("Perceptual Losses for
  * Real-Time Style Transfer and Super-Resolution"), as implemented in pytorch/examples fast_neural_style
  * (transformer_net.py): reflection padding, conv 9×9/1 c1 → 3×3/2 c2 → 3×3/2 c3 → R residual blocks
- * (conv-IN-ReLU-conv-IN + x) → nearest ×2 + conv 3×3 c2 → nearest ×2 + conv 3×3 c1 → conv 9×9 3 (config
- * `upsample: 'bilinear'`: bilinear ×2 instead of nearest), instance norm
+ * (conv-IN-ReLU-conv-IN + x) → nearest ×2 + conv 3×3 c2 → nearest ×2 + conv 3×3 c1 → conv 9×9 3, instance norm
  * (Ulyanov et al. 2016) with affine parameters and eps 1e-5, ReLU after every IN except the residual's second half.
  *
  * `TransformerNet` also runs the Engstrom variant (config `{arch:'engstrom'}`, see engstrom-net.ts); it dispatches
@@ -24,7 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, WeightsError } from './errors.ts';
 import { instanceNorm } from './instance-norm.ts';
 import { reflectionPad2d } from './reflection-pad.ts';
-import { NetConfigSchema, describeNetConfig, type NetConfig, type Upsample } from './net-config.ts';
+import { NetConfigSchema, describeNetConfig, type NetConfig } from './net-config.ts';
 import { convSpecs, normSpecs, shapeSize, type WeightSpec } from './weight-spec.ts';
 import { engstromForward, engstromWeightSpecs } from './engstrom-net.ts';
 
@@ -62,26 +61,6 @@ export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
     const [n, h, w, c] = x.shape;
     const wide = tf.reshape(tf.tile(tf.reshape(x, [n * h, w, 1, c]), [1, 1, 2, 1]), [n, h, 1, 2 * w * c]);
     return tf.reshape(tf.tile(wide, [1, 1, 2, 1]), [n, 2 * h, 2 * w, c]);
-  });
-}
-
-/**
- * Bilinear ×2 upsampling of [N,H,W,C] (half-pixel centres, edges clamped: tf.image.resizeBilinear with
- * halfPixelCenters, ONNX Resize linear half_pixel): nearest ×2, then [1,2,1]/4 along each axis with the edge
- * pixel repeated. Built from slices, concats and adds, whose gradients exist on every backend.
- */
-export function upsampleBilinear2x(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    let y = upsampleNearest2x(x);
-    for (const axis of [1, 2] as const) {
-      const n = y.shape[axis];
-      const begin = (i: number): [number, number, number, number] => (axis === 1 ? [0, i, 0, 0] : [0, 0, i, 0]);
-      const size = (k: number): [number, number, number, number] => (axis === 1 ? [-1, k, -1, -1] : [-1, -1, k, -1]);
-      const prev = tf.concat([tf.slice(y, begin(0), size(1)), tf.slice(y, begin(0), size(n - 1))], axis);
-      const next = tf.concat([tf.slice(y, begin(1), size(n - 1)), tf.slice(y, begin(n - 1), size(1))], axis);
-      y = tf.add(tf.mul(y, 0.5), tf.mul(tf.add(prev, next), 0.25)) as tf.Tensor4D;
-    }
-    return y;
   });
 }
 
@@ -142,8 +121,7 @@ function norm(x: tf.Tensor4D, w: Get, prefix: string): tf.Tensor4D {
   return instanceNorm(x, w(`${prefix}.weight`) as tf.Tensor1D, w(`${prefix}.bias`) as tf.Tensor1D, JOHNSON_IN_EPS);
 }
 
-function johnsonForward(x: tf.Tensor4D, w: Get, residualBlocks: number, upsample: Upsample): tf.Tensor4D {
-  const up = upsample === 'bilinear' ? upsampleBilinear2x : upsampleNearest2x;
+function johnsonForward(x: tf.Tensor4D, w: Get, residualBlocks: number): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, wd] = x.shape;
     const th = Math.max(8, Math.ceil(h / 4) * 4);
@@ -157,8 +135,8 @@ function johnsonForward(x: tf.Tensor4D, w: Get, residualBlocks: number, upsample
       const t = tf.relu(norm(convLayer(y, w, `res${r}.conv1.conv2d`, 1), w, `res${r}.in1`));
       y = tf.add(y, norm(convLayer(t, w, `res${r}.conv2.conv2d`, 1), w, `res${r}.in2`));
     }
-    y = tf.relu(norm(convLayer(up(y), w, 'deconv1.conv2d', 1), w, 'in4'));
-    y = tf.relu(norm(convLayer(up(y), w, 'deconv2.conv2d', 1), w, 'in5'));
+    y = tf.relu(norm(convLayer(upsampleNearest2x(y), w, 'deconv1.conv2d', 1), w, 'in4'));
+    y = tf.relu(norm(convLayer(upsampleNearest2x(y), w, 'deconv2.conv2d', 1), w, 'in5'));
     y = convLayer(y, w, 'deconv3.conv2d', 1);
     if (th === h && tw === wd) return y;
     return tf.slice(y, [0, top, left, 0], [-1, h, wd, -1]);
@@ -274,7 +252,7 @@ export class TransformerNet {
     return tf.tidy(() => {
       const input = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
       return this.config.arch === 'johnson'
-        ? johnsonForward(input, get, this.config.residualBlocks, this.config.upsample ?? 'nearest')
+        ? johnsonForward(input, get, this.config.residualBlocks)
         : engstromForward(input, get);
     });
   }

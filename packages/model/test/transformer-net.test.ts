@@ -13,7 +13,6 @@ import {
   TransformerNet,
   WeightsError,
   planReflectPad,
-  upsampleBilinear2x,
   upsampleNearest2x,
   weightSpecs,
   type NetConfig,
@@ -192,59 +191,6 @@ describe('upsampleNearest2x', () => {
           }
     expect(gErr).toBeLessThan(1e-5);
     tf.dispose([x, y, w]);
-  });
-});
-
-describe('upsampleBilinear2x', () => {
-  it('equals half-pixel bilinear ×2 with clamped edges (and tf.image.resizeBilinear), with the adjoint as gradient', () => {
-    const [N, H, W, C] = [2, 3, 5, 2];
-    const x = tf.randomNormal([N, H, W, C], 0, 1, 'float32', 11) as tf.Tensor4D;
-    const y = upsampleBilinear2x(x);
-    expect(y.shape).toEqual([N, 2 * H, 2 * W, C]);
-    const xs = x.dataSync();
-    const ys = y.dataSync();
-    // Source coordinate of output pixel i: (i + 0.5) / 2 - 0.5, neighbours clamped to the image.
-    const taps = (i: number, n: number): [number, number, number] => {
-      const src = (i + 0.5) / 2 - 0.5;
-      const i0 = Math.floor(src);
-      return [Math.min(n - 1, Math.max(0, i0)), Math.min(n - 1, Math.max(0, i0 + 1)), src - i0];
-    };
-    const at = (b: number, i: number, j: number, k: number) => xs[((b * H + i) * W + j) * C + k]!;
-    let maxErr = 0;
-    for (let b = 0; b < N; b++)
-      for (let i = 0; i < 2 * H; i++)
-        for (let j = 0; j < 2 * W; j++)
-          for (let k = 0; k < C; k++) {
-            const [i0, i1, fi] = taps(i, H);
-            const [j0, j1, fj] = taps(j, W);
-            const want =
-              (1 - fi) * ((1 - fj) * at(b, i0, j0, k) + fj * at(b, i0, j1, k)) + fi * ((1 - fj) * at(b, i1, j0, k) + fj * at(b, i1, j1, k));
-            maxErr = Math.max(maxErr, Math.abs(ys[((b * 2 * H + i) * 2 * W + j) * C + k]! - want));
-          }
-    expect(maxErr).toBeLessThan(1e-5);
-    const ref = tf.image.resizeBilinear(x, [2 * H, 2 * W], false, true);
-    expect(tf.max(tf.abs(tf.sub(ref, y))).dataSync()[0]).toBeLessThan(1e-5);
-    // Linear map: <up(x), w> must equal <x, grad_x <up(x), w>> (a wrong gradient breaks this).
-    const w = tf.randomNormal([N, 2 * H, 2 * W, C], 0, 1, 'float32', 12);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(upsampleBilinear2x(t as tf.Tensor4D), w)))(x);
-    const lhs = tf.sum(tf.mul(y, w)).dataSync()[0]!;
-    const rhs = tf.sum(tf.mul(x, g)).dataSync()[0]!;
-    expect(Math.abs(lhs - rhs)).toBeLessThan(1e-4 * Math.max(1, Math.abs(lhs)));
-    tf.dispose([x, y, ref, w, g]);
-  });
-
-  it('a network with upsample: bilinear runs, and is a different function from the nearest one with the same weights', () => {
-    const cfg = { arch: 'johnson' as const, channels: [4, 8, 8] as [number, number, number], residualBlocks: 1 };
-    const a = TransformerNet.create(cfg, 3);
-    const b = TransformerNet.create({ ...cfg, upsample: 'bilinear' }, 3);
-    const x = tf.randomUniform([1, 12, 16, 3], 0, 255, 'float32', 4) as tf.Tensor4D;
-    const ya = a.apply(x);
-    const yb = b.apply(x);
-    expect(yb.shape).toEqual([1, 12, 16, 3]);
-    expect(tf.max(tf.abs(tf.sub(ya, yb))).dataSync()[0]).toBeGreaterThan(1e-3);
-    tf.dispose([x, ya, yb]);
-    a.dispose();
-    b.dispose();
   });
 });
 

@@ -3,7 +3,7 @@
  * network's weights, so onnxruntime can run our checkpoints. Both architectures:
  * - Johnson et al. 2016 ("Perceptual Losses for Real-Time Style Transfer and Super-Resolution", pytorch/examples
  *   fast_neural_style): reflection pad to a multiple of 4 (≥ 8), reflect-padded convs, InstanceNormalization
- *   (eps 1e-5), ReLU, residual Adds, nearest (or bilinear, half-pixel) ×2 Resize + conv, crop back with Slice.
+ *   (eps 1e-5), ReLU, residual Adds, nearest ×2 Resize + conv, crop back with Slice.
  * - Engstrom's fast-style-transfer: SAME zero-padded convs, IN (eps 1e-3), ConvTranspose ×2, tanh·150 + 127.5,
  *   crop keeping the last rows/columns.
  * Graph I/O follows the project convention: input `image` [N,H,W,3] float32 RGB 0–255 (dynamic N, H, W), output
@@ -100,7 +100,7 @@ function inorm(g: GraphBuilder, x: string, prefix: string, eps: number): string 
   return g.op('InstanceNormalization', [x, g.vector(`${prefix}.weight`), g.vector(`${prefix}.bias`)], { epsilon: { float: eps } });
 }
 
-function johnsonGraph(g: GraphBuilder, x: string, hw: string, residualBlocks: number, upsample: 'nearest' | 'bilinear'): string {
+function johnsonGraph(g: GraphBuilder, x: string, hw: string, residualBlocks: number): string {
   // Target size: max(8, 4·ceil(h/4)); split the padding evenly (extra after), as padSpatialTo does.
   const four = g.constI('c_four', [4, 4]);
   const target = g.op('Max', [g.op('Mul', [g.op('Div', [g.op('Add', [hw, g.constI('c_three', [3, 3])]), four]), four]), g.constI('c_eight', [8, 8])]);
@@ -121,13 +121,11 @@ function johnsonGraph(g: GraphBuilder, x: string, hw: string, residualBlocks: nu
   }
   const scales = g.constF('c_upsample_scales', [4], [1, 1, 2, 2]);
   const up = (t: string) =>
-    upsample === 'bilinear'
-      ? g.op('Resize', [t, '', scales], { mode: { string: 'linear' }, coordinate_transformation_mode: { string: 'half_pixel' } })
-      : g.op('Resize', [t, '', scales], {
-          mode: { string: 'nearest' },
-          coordinate_transformation_mode: { string: 'asymmetric' },
-          nearest_mode: { string: 'floor' },
-        });
+    g.op('Resize', [t, '', scales], {
+      mode: { string: 'nearest' },
+      coordinate_transformation_mode: { string: 'asymmetric' },
+      nearest_mode: { string: 'floor' },
+    });
   y = relu(inorm(g, johnsonConv(g, up(y), 'deconv1.conv2d', 1), 'in4', 1e-5));
   y = relu(inorm(g, johnsonConv(g, up(y), 'deconv2.conv2d', 1), 'in5', 1e-5));
   y = johnsonConv(g, y, 'deconv3.conv2d', 1);
@@ -180,8 +178,7 @@ export function buildOnnxModel(
   const g = new GraphBuilder(weights);
   const nchw = g.op('Transpose', [ONNX_INPUT], { perm: { ints: [0, 3, 1, 2] } }, 'nchw');
   const hw = g.op('Slice', [g.op('Shape', [nchw]), g.constI('c_s2', [2]), g.constI('c_s4', [4])], undefined, 'hw');
-  const y =
-    config.arch === 'johnson' ? johnsonGraph(g, nchw, hw, config.residualBlocks, config.upsample ?? 'nearest') : engstromGraph(g, nchw, hw);
+  const y = config.arch === 'johnson' ? johnsonGraph(g, nchw, hw, config.residualBlocks) : engstromGraph(g, nchw, hw);
   const clipped = g.op('Clip', [y, g.constF('c_min', [], [0]), g.constF('c_max', [], [255])]);
   g.nodes.push({ op: 'Transpose', inputs: [clipped], outputs: [ONNX_OUTPUT], name: 'to_nhwc', attrs: { perm: { ints: [0, 2, 3, 1] } } });
   // Deduplicate constants that were declared twice under the same name (e.g. shared axes).

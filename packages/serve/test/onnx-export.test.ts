@@ -64,13 +64,6 @@ describe('ONNX export', () => {
     }
   });
 
-  it('Johnson graph with bilinear upsampling matches tfjs within 1 grey level', async () => {
-    for (const [n, h, w] of [[1, 16, 24], [2, 13, 7]] as const) {
-      const d = await compare({ ...tiny, upsample: 'bilinear' }, n, h, w, 5 + h);
-      expect(d, `${n}×${h}×${w}`).toBeLessThan(1);
-    }
-  });
-
   it('Engstrom graph matches tfjs within 1 grey level (multiple of 4 and odd size)', async () => {
     for (const [h, w] of [[16, 12], [19, 14]] as const) {
       const d = await compare({ arch: 'engstrom' }, 1, h, w, 7);

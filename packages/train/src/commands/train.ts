@@ -101,14 +101,12 @@ function checkpointBytes(width: 'full' | 'half'): number {
 }
 
 /**
- * --init-from (fine-tuning): the checkpoint's network, which must have the weights `--width` builds (its upsampling
- * may differ: nearest and bilinear networks have the same weights). Its meta is kept so the new run's meta.json
- * records where its starting weights came from.
+ * --init-from (fine-tuning): the checkpoint's network, which must have the architecture `--width` builds. Its
+ * meta is kept so the new run's meta.json records where its starting weights came from.
  */
 async function loadInitFrom(dir: string, config: NetConfig, width: string): Promise<{ net: TransformerNet; meta: CheckpointMeta }> {
   const loaded = await loadCheckpointDir(dir);
-  const weightsOf = (c: NetConfig) => JSON.stringify(c.arch === 'johnson' ? { arch: c.arch, channels: c.channels, residualBlocks: c.residualBlocks } : c);
-  if (weightsOf(loaded.net.config) !== weightsOf(config)) {
+  if (JSON.stringify(loaded.net.config) !== JSON.stringify(config)) {
     loaded.net.dispose();
     throw new InvalidArgumentError(
       `--init-from ${dir}: expected a network like --width ${width} builds (${JSON.stringify(config)}), got ${JSON.stringify(loaded.net.config)}`,
@@ -172,8 +170,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   // Engine, starting weights (--init-from: checked before the heavy work), loss network, style targets.
   const backend = await initBackend(options.backend, ctx.log);
   ctx.log(`backend: ${backend.name} (${backend.reason})`);
-  const widthConfig = options.width === 'half' ? HALF_NET : FULL_NET;
-  const netConfig: NetConfig = options.upsample === 'bilinear' && widthConfig.arch === 'johnson' ? { ...widthConfig, upsample: 'bilinear' } : widthConfig;
+  const netConfig = options.width === 'half' ? HALF_NET : FULL_NET;
   const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
   const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
   const loss = PerceptualLoss.fromWeights(vggWeights, {

@@ -45,10 +45,6 @@ export const trainSchema = z.object({
   lrDecay: z.number().min(0).default(0).describe('learning rate at step t = lr / (1 + lr-decay × t)'),
   seed: z.number().int().min(0).default(42).describe('seed for initialisation, data order, crops and flips'),
   width: z.enum(['full', 'half']).default('full').describe('transformation network width (half: 4× fewer multiply-adds)'),
-  upsample: z
-    .enum(['nearest', 'bilinear'])
-    .default('nearest')
-    .describe('decoder upsampling: nearest ×2 (pytorch/examples) or bilinear ×2 (no period-4 blocks for a lattice to grow from)'),
   backend: backendOption,
   checkpointEvery: z.number().int().min(1).default(1000).describe('write a checkpoint every N steps'),
   keep: z.number().int().min(1).default(3).describe('checkpoints to keep'),
