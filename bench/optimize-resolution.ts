@@ -6,7 +6,7 @@
 // the style loss measured at the small size (style image at the small size, Gatys layers) — strokes too small for
 // the picture raise it. Prints the figures.
 // Usage: npx tsx bench/optimize-resolution.ts [--small 512] [--large 1024] [--iterations 200] [--lbfgs-history 100]
-//        [--backend wasm]   (wasm holds L-BFGS's 2·m history vectors in its 4 GB heap: at 1024 px use m ≤ 20)
+//        [--backend wasm]   (the large size must fit the engine: wasm's 4 GB heap holds at most ~750 px)
 //        (on a 2-core machine use e.g. --small 128 --large 256: the same scheme at a quarter of the size)
 import { readFile } from 'node:fs/promises';
 import { parseArgs, printTable } from './bench-util.ts';
@@ -59,22 +59,18 @@ const base: Settings = {
   styleSize: 0,
   preserveColors: 'none',
 };
-// The large runs must fit the engine (the CLI checks the same before any heavy work): wasm's heap is 4 GB.
+const levelsFor = (size: number) => 1 + Math.round(Math.log2(size / small)); // = the default (auto) when small = 512
+// The large runs must fit the engine: the same check `hokusai optimize` makes before any heavy work (wasm: 4 GB).
 {
-  const { estimateMemory, fits, formatBytes } = await import('../packages/train/src/optimize/memory-estimate.ts');
-  const { memoryBudget } = await import('../packages/train/src/commands/optimize.ts');
-  const budget = memoryBudget(backend.name);
-  const dims = { width: content.width, height: content.height }; // readImage above fitted the long edge to --large
-  const e = estimateMemory({ lossNet: 'vgg19', ...dims, deepestLayer: 'relu5_1', optimizer: 'lbfgs', lbfgsHistory: base.lbfgsHistory });
-  if (!fits(e, budget)) {
-    console.error(
-      `optimize-resolution: the ${large} px runs need about ${formatBytes(e.totalBytes)} but ${budget.backend} has ${formatBytes(budget.totalBytes)}; ` +
-        'expected a backend with more memory (--backend webgpu or tensorflow on a GPU, or cpu) or a smaller --large',
-    );
+  const { checkMemory, memoryBudget, optimizeSchema } = await import('../packages/train/src/commands/optimize.ts');
+  const o = optimizeSchema.parse({ content: args['content'], style: [args['style']], size: large, scales: levelsFor(large), lbfgsHistory: base.lbfgsHistory });
+  try {
+    checkMemory(o, content, memoryBudget(backend.name));
+  } catch (error) {
+    console.error(`optimize-resolution --large ${large}: ${(error as Error).message}`);
     process.exit(2);
   }
 }
-const levelsFor = (size: number) => 1 + Math.round(Math.log2(size / small)); // = the default (auto) when small = 512
 
 async function run(label: string, over: Partial<Settings>): Promise<Img> {
   const t0 = performance.now();
