@@ -13,8 +13,8 @@ import { checkLayer, convSpecs, deepestLayerIndex, type ConvSpec, type LossNetNa
 /** ImageNet mean in RGB order (Keras lists it in BGR: [103.939, 116.779, 123.68]). */
 export const IMAGENET_MEAN_RGB: readonly [number, number, number] = [123.68, 116.779, 103.939];
 
-export type Pooling = 'max' | 'avg' | 'max-blur';
-export const POOLINGS: readonly Pooling[] = ['max', 'avg', 'max-blur'];
+export const POOLINGS = ['max', 'avg', 'max-blur'] as const;
+export type Pooling = (typeof POOLINGS)[number];
 
 /**
  * 2×2 pooling between VGG blocks, halving the size. `max-blur` is the anti-aliased max pooling ("MaxBlurPool") of

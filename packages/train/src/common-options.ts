@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { POOLINGS } from '@hokusai/losses';
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
@@ -23,7 +24,7 @@ export const backendOption = z
 export const lossNetOption = z.enum(['vgg16', 'vgg19']).default('vgg16').describe('loss network');
 
 export const poolingOption = z
-  .enum(['max', 'avg', 'max-blur'])
+  .enum(POOLINGS)
   .default('max')
   .describe('pooling of the loss network (avg: Gatys et al.; max-blur: anti-aliased max, Zhang 2019)');
 
