@@ -8,15 +8,13 @@ import { join } from 'node:path';
 import { HokusaiError, TransformerNet } from '@hokusai/model';
 import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
 import { DivergenceGuard } from '../src/train/divergence.ts';
-import { TrainingData, scanImages } from '../src/train/dataset.ts';
-import { useCpu, tempDir, makeImages, standInLoss, STAND_IN_WEIGHTS, testIO } from './train-helpers.ts';
+import { TrainingData } from '../src/train/dataset.ts';
+import { useCpu, tempDir, generatedImageFiles, standInLoss, STAND_IN_WEIGHTS, testIO } from './train-helpers.ts';
 
 let files: string[] = [];
 beforeAll(async () => {
   await useCpu();
-  const dir = await tempDir('div-data');
-  await makeImages(dir, 4);
-  files = await scanImages(dir);
+  files = await generatedImageFiles('div-data', 4);
 });
 
 function setup(out: string, over: Partial<TrainerConfig>): { trainer: Trainer; logs: string[]; dispose(): void } {

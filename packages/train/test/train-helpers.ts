@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LossFunction, TrainerIO } from '../src/train/trainer.ts';
 import { writeDirAtomic } from '../src/train/run-dir.ts';
+import { scanImages } from '../src/train/dataset.ts';
 
 /** The cpu backend with our kernel fixes (im2col Conv2DBackpropFilter), as the CLI would set it up. */
 export async function useCpu(): Promise<void> {
@@ -40,6 +41,13 @@ export async function makeImages(dir: string, n: number, size = 40): Promise<str
     files.push(file);
   }
   return files;
+}
+
+/** `n` generated images (makeImages) in a new temporary folder, as the trainer's scan lists them. */
+export async function generatedImageFiles(prefix: string, n: number): Promise<string[]> {
+  const dir = await tempDir(prefix);
+  await makeImages(dir, n);
+  return scanImages(dir);
 }
 
 /** A cheap differentiable stand-in for PerceptualLoss: pixel MSE to the input, mean colour to a target, TV. */

@@ -4,8 +4,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/train/trainer.ts';
-import { TrainingData, scanImages } from '../src/train/dataset.ts';
-import { useCpu, tempDir, makeImages, STAND_IN_WEIGHTS, testIO } from './train-helpers.ts';
+import { TrainingData } from '../src/train/dataset.ts';
+import { useCpu, generatedImageFiles, STAND_IN_WEIGHTS, testIO } from './train-helpers.ts';
 
 const S = 16;
 
@@ -13,9 +13,7 @@ let files: string[] = [];
 
 beforeAll(async () => {
   await useCpu();
-  const dir = await tempDir('jitter-data');
-  await makeImages(dir, 4);
-  files = await scanImages(dir);
+  files = await generatedImageFiles('jitter-data', 4);
 });
 
 function config(jitter: TrainerConfig['jitter']): TrainerConfig {

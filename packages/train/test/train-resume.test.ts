@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
 import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
-import { TrainingData, scanImages } from '../src/train/dataset.ts';
+import { TrainingData } from '../src/train/dataset.ts';
 import { listCheckpoints } from '../src/train/run-dir.ts';
-import { useCpu, tempDir, makeImages, standInLoss, STAND_IN_WEIGHTS, testIO, weightsOf } from './train-helpers.ts';
+import { useCpu, tempDir, generatedImageFiles, standInLoss, STAND_IN_WEIGHTS, testIO, weightsOf } from './train-helpers.ts';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 };
 
@@ -37,9 +37,7 @@ let files: string[] = [];
 
 beforeAll(async () => {
   await useCpu();
-  const dir = await tempDir('resume-data');
-  await makeImages(dir, 7);
-  files = await scanImages(dir);
+  files = await generatedImageFiles('resume-data', 7);
 });
 
 function data(): TrainingData {
