@@ -7,6 +7,7 @@ export * from './gram.ts';
 export * from './content-loss.ts';
 export * from './style-loss.ts';
 export * from './total-variation.ts';
+export * from './lattice.ts';
 export * from './reduce.ts';
 export * from './perceptual-loss.ts';
 export * from './default-weights.ts';

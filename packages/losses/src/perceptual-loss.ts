@@ -1,8 +1,9 @@
 /**
  * Perceptual loss of Johnson et al. 2016 ("Perceptual Losses for Real-Time Style Transfer and Super-Resolution",
- * arXiv:1603.08155): weighted content (feature reconstruction) loss + weighted style (Gram) loss + total variation,
- * on a VGG loss network. Gram targets of the style image(s) are computed once in `setStyle` and reused; several
- * styles are blended by blending their Gram targets. Definitions: docs/losses.md.
+ * arXiv:1603.08155): weighted content (feature reconstruction) loss + weighted style (Gram) loss + total variation
+ * (+ an optional lattice penalty, lattice.ts), on a VGG loss network. Gram targets of the style image(s) are
+ * computed once in `setStyle` and reused; several styles are blended by blending their Gram targets. Definitions:
+ * docs/losses.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/model';
@@ -11,6 +12,7 @@ import { gram } from './gram.ts';
 import type { VggWeights } from './keras-h5.ts';
 import { checkLayer } from './layers.ts';
 import { styleLossFromGrams } from './style-loss.ts';
+import { latticePenalty } from './lattice.ts';
 import { totalVariation } from './total-variation.ts';
 import { Vgg, type Pooling } from './vgg.ts';
 
@@ -25,6 +27,8 @@ export interface PerceptualLossOptions {
   contentWeight: number;
   styleWeight: number;
   tvWeight: number;
+  /** Weight of the lattice penalty (`latticePenalty`, period 4: the transformation network's stride). Default 0. */
+  latticeWeight?: number;
   /** Pooling of the loss network; must match the Vgg given (used by `fromWeights`). Default max. */
   pooling?: Pooling;
   /** Style images are resized by this factor before their Gram targets are computed. Default 1. */
@@ -40,7 +44,7 @@ export interface StyleImage {
 
 /** A type alias (not an interface) so it is a tfjs TensorContainer: `tf.tidy` can return it. */
 export type PerceptualLossResult = {
-  /** contentWeight·Σ w_l·content_l + styleWeight·Σ w_l·style_l + tvWeight·tv. */
+  /** contentWeight·Σ w_l·content_l + styleWeight·Σ w_l·style_l + tvWeight·tv + latticeWeight·lattice. */
   total: tf.Scalar;
   /** Unweighted content loss per layer. */
   content: Record<string, tf.Scalar>;
@@ -48,6 +52,8 @@ export type PerceptualLossResult = {
   style: Record<string, tf.Scalar>;
   /** Unweighted total variation of y. */
   tv: tf.Scalar;
+  /** Unweighted lattice penalty of y (computed even when its weight is 0: a progress figure to watch). */
+  lattice: tf.Scalar;
 };
 
 function checkLayers(vgg: Vgg, layers: LossLayers, what: string): string[] {
@@ -82,6 +88,7 @@ export class PerceptualLoss {
     checkWeight('contentWeight', opts.contentWeight);
     checkWeight('styleWeight', opts.styleWeight);
     checkWeight('tvWeight', opts.tvWeight);
+    if (opts.latticeWeight !== undefined) checkWeight('latticeWeight', opts.latticeWeight);
     if (opts.styleScale !== undefined && !(opts.styleScale > 0 && Number.isFinite(opts.styleScale))) {
       throw new InvalidArgumentError(`Expected styleScale > 0, but got ${String(opts.styleScale)}`);
     }
@@ -194,7 +201,9 @@ export class PerceptualLoss {
       }
       const tv = totalVariation(y);
       total = tf.add(total, tf.mul(tv, o.tvWeight));
-      return { total, content: contentLosses, style: styleLosses, tv };
+      const lattice = latticePenalty(y);
+      if (o.latticeWeight) total = tf.add(total, tf.mul(lattice, o.latticeWeight));
+      return { total, content: contentLosses, style: styleLosses, tv, lattice };
     });
   }
 

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
 import { resolveOptions, type CommandContext, type CommandSpec } from '../src/command.ts';
 import { commands as evalCommands, runEval, evalSchema } from '../src/commands/eval.ts';
 import { commands as weightsCommands } from '../src/commands/weights.ts';
@@ -68,12 +69,16 @@ describe('hokusai eval', () => {
     const c = ctx();
     const opts = resolveOptions(evalSchema, { ...base(), image: join(dir, 'content.png'), json: true });
     const r = await runEval(opts, c);
+    const before = tf.memory().numTensors; // after a first run: the backend makes its own tensors on first use
+    await runEval(opts, ctx());
+    expect(tf.memory().numTensors).toBe(before);
     const printed = JSON.parse(c.outText()) as typeof r;
     expect(printed).toEqual(r);
     expect(printed.content).toEqual({ relu2_2: 0 });
     expect(Object.keys(printed.style)).toEqual(['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3']);
     for (const v of Object.values(printed.style)) expect(v).toBeGreaterThan(0);
     expect(printed.tv).toBeGreaterThan(0);
+    expect(printed.lattice).toBeGreaterThanOrEqual(0);
     expect([printed.width, printed.height]).toEqual([40, 32]);
     expect(printed.officialWeights).toBe(false);
     expect(c.logText()).toMatch(/not the official Keras file/);

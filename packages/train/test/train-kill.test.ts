@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { loadCheckpointDir } from '@hokusai/node';
@@ -103,7 +104,7 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     expect(a.code, a.stderr).toBe(0);
     // One step at a negligible learning rate: the weights stay those of A (a fresh network would differ entirely).
     const outC = await tempDir('init-c');
-    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--pooling', 'avg', '--jitter', '2', '--init-from', join(outA, 'final'), '--out', outC]).done;
+    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--pooling', 'avg', '--jitter', '2', '--lattice-weight', '50', '--init-from', join(outA, 'final'), '--out', outC]).done;
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toContain(`initialised from ${join(outA, 'final')}`);
     const wa = await finalWeights(join(outA, 'final'));
@@ -114,7 +115,10 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     const fresh = await loadCheckpointDir(join(outA, 'final'));
     const metaC = (await loadCheckpointDir(join(outC, 'final'))).meta;
     expect(metaC.initFrom).toEqual({ name: fresh.meta.name, step: 3, command: fresh.meta.command });
-    expect(metaC.training).toMatchObject({ tvWeight: 5, pooling: 'avg', jitter: 2 });
+    expect(metaC.training).toMatchObject({ tvWeight: 5, pooling: 'avg', jitter: 2, latticeWeight: 50 });
+    // The lattice penalty of the outputs is logged with the losses (a figure to watch for the checkerboard).
+    const logged = (await readFile(join(outC, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { lattice?: number });
+    expect(logged[0]!.lattice).toBeGreaterThanOrEqual(0);
     fresh.net.dispose();
     // A half network cannot start a full one: refused before training, with both architectures named.
     const outD = await tempDir('init-d');

@@ -52,6 +52,8 @@ export interface EvalResult {
   content: Record<string, number>;
   style: Record<string, number>;
   tv: number;
+  /** Lattice penalty of the image (period 4, `latticePenalty` of @hokusai/losses): photos ~0.4, a visible checkerboard > 3. */
+  lattice: number;
 }
 
 function resizeTo(t: tf.Tensor3D, h: number, w: number): tf.Tensor3D {
@@ -111,11 +113,11 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
     tensors.push(c, o);
     // Read back asynchronously: webgpu in Node has no synchronous downloads (dataSync).
     const r = tf.tidy(() => loss.compute(tf.expandDims(o, 0) as tf.Tensor4D, tf.expandDims(c, 0) as tf.Tensor4D));
-    const scalars = [...Object.values(r.content), ...Object.values(r.style), r.tv, r.total];
+    const scalars = [...Object.values(r.content), ...Object.values(r.style), r.tv, r.lattice, r.total];
     tensors.push(...scalars);
     const read = async (rec: Record<string, tf.Scalar>) =>
       Object.fromEntries(await Promise.all(Object.entries(rec).map(async ([k, v]) => [k, (await v.data())[0]!] as const)));
-    const values = { content: await read(r.content), style: await read(r.style), tv: (await r.tv.data())[0]! };
+    const values = { content: await read(r.content), style: await read(r.style), tv: (await r.tv.data())[0]!, lattice: (await r.lattice.data())[0]! };
     const result: EvalResult = {
       lossNet: opts.lossNet,
       weightsSha256: weights.sha256 ?? null,
@@ -133,6 +135,7 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
       for (const [k, v] of Object.entries(result.content)) lines.push(`content ${k.padEnd(8)} ${fmt(v)}`);
       for (const [k, v] of Object.entries(result.style)) lines.push(`style   ${k.padEnd(8)} ${fmt(v)}`);
       lines.push(`tv               ${fmt(result.tv)}`);
+      lines.push(`lattice          ${fmt(result.lattice)} (period-4 pattern: photos ~0.4, a visible checkerboard > 3)`);
       ctx.out(`${lines.join('\n')}\n`);
     }
     return result;

@@ -179,6 +179,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     contentWeight: options.contentWeight,
     styleWeight: options.styleWeight,
     tvWeight: options.tvWeight,
+    latticeWeight: options.latticeWeight,
     pooling: options.pooling,
   });
   const styleRefs: { file: string; sha256: string; weight: number }[] = [];
@@ -299,7 +300,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
         validation,
         samples,
         onProgress: (step, l, ips) =>
-          progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, 'img/s': Math.round(ips * 100) / 100 }),
+          progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, lattice: Math.round(l.lattice * 100) / 100, 'img/s': Math.round(ips * 100) / 100 }),
       });
     } finally {
       progress.stop();

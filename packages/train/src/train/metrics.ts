@@ -1,6 +1,6 @@
 /**
  * Training metrics: one JSON line per logged step in `<out>/metrics.jsonl` (step, time, lr, total/content/
- * style/tv losses, images per second, validation losses when computed), appended so a resumed run continues
+ * style/tv losses, lattice penalty, images per second, validation losses when computed), appended so a resumed run continues
  * the same file; plus TensorBoard scalars when the tensorflow backend (tfjs-node) is loaded.
  */
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
@@ -15,6 +15,8 @@ export interface MetricRecord {
   content: number;
   style: number;
   tv: number;
+  /** Unweighted lattice penalty of the outputs (null in the file when the loss does not report one). */
+  lattice?: number;
   imgPerS: number;
   dataWaitMs?: number;
   validation?: number;
@@ -62,7 +64,7 @@ export class MetricsLog {
   async write(record: MetricRecord): Promise<void> {
     await appendFile(this.path, JSON.stringify(record) + '\n');
     if (this.writer) {
-      for (const key of ['total', 'content', 'style', 'tv', 'lr', 'imgPerS', 'validation'] as const) {
+      for (const key of ['total', 'content', 'style', 'tv', 'lattice', 'lr', 'imgPerS', 'validation'] as const) {
         const v = record[key];
         if (typeof v === 'number' && Number.isFinite(v)) this.writer.scalar(key === 'total' ? 'loss/total' : `train/${key}`, v, record.step);
       }

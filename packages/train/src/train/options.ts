@@ -31,6 +31,11 @@ export const trainSchema = z.object({
   contentWeight: z.number().min(0).default(LOSS_DEFAULTS.contentWeight).describe('content loss weight (defaults: defaultLossWeights of @hokusai/losses)'),
   styleWeight: z.number().min(0).default(LOSS_DEFAULTS.styleWeight).describe('style loss weight'),
   tvWeight: z.number().min(0).default(LOSS_DEFAULTS.tvWeight).describe('total-variation loss weight'),
+  latticeWeight: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('weight of the lattice penalty: the part of the output periodic with the network\'s stride of 4 px (the checkerboard; 0 = off)'),
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
   lossNet: lossNetOption,

@@ -42,7 +42,7 @@ export interface LossFunction {
   compute(
     y: tf.Tensor4D,
     content: tf.Tensor4D,
-  ): { total: tf.Scalar; content: Record<string, tf.Scalar>; style: Record<string, tf.Scalar>; tv: tf.Scalar };
+  ): { total: tf.Scalar; content: Record<string, tf.Scalar>; style: Record<string, tf.Scalar>; tv: tf.Scalar; lattice?: tf.Scalar };
 }
 
 /** Loss weights, to split the logged total into its weighted content / style / TV parts. */
@@ -50,6 +50,7 @@ export interface LossWeights {
   contentWeight: number;
   styleWeight: number;
   tvWeight: number;
+  latticeWeight?: number;
   contentLayers: Record<string, number>;
   styleLayers: Record<string, number>;
 }
@@ -135,6 +136,8 @@ export interface StepLosses {
   content: number;
   style: number;
   tv: number;
+  /** Unweighted lattice penalty (NaN when the loss function does not report one). */
+  lattice: number;
 }
 
 /** Images per micro-batch when not given: bounded by each engine's memory (wasm: one 256² image at a time). */
@@ -221,7 +224,7 @@ export class Trainer {
     const px = imageSize * imageSize * 3;
     const vars = this.net.variables;
     let acc: tf.Tensor[] | null = null;
-    const parts = { total: 0, content: 0, style: 0, tv: 0 };
+    const parts = { total: 0, content: 0, style: 0, tv: 0, lattice: 0 };
     for (let off = 0; off < B; off += micro) {
       const m = Math.min(micro, B - off);
       const scale = m / B;
@@ -230,7 +233,7 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => {
         const [ly, lx] = this.jitterCrop(this.net.apply(x), x);
         const r = this.loss.compute(ly, lx);
-        comps = tf.keep(tf.stack([r.total, this.weightedContent(r.content), this.weightedStyle(r.style), tf.mul(r.tv, this.config.weights.tvWeight)]) as tf.Tensor1D);
+        comps = tf.keep(tf.stack([r.total, this.weightedContent(r.content), this.weightedStyle(r.style), tf.mul(r.tv, this.config.weights.tvWeight), r.lattice ?? tf.scalar(NaN)]) as tf.Tensor1D);
         let total = tf.mul(r.total, scale) as tf.Scalar;
         if (poison) total = tf.mul(total, NaN) as tf.Scalar;
         return total;
@@ -242,6 +245,7 @@ export class Trainer {
       parts.content += c[1]! * scale;
       parts.style += c[2]! * scale;
       parts.tv += c[3]! * scale;
+      parts.lattice += c[4]! * scale;
       x.dispose();
       const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
       if (acc === null) acc = ordered;
@@ -422,7 +426,7 @@ export class Trainer {
           this.rollback();
           const msg = `divergence at step ${stepAt}: ${r.reason}; rolled back to step ${this.step} and lowered the learning rate to ${this.learningRate(this.step).toExponential(3)} (×${lrScale})`;
           this.log(msg);
-          await metrics.write({ ...this.record(stepAt, elapsed(), { total: NaN, content: NaN, style: NaN, tv: NaN }, 0), event: msg });
+          await metrics.write({ ...this.record(stepAt, elapsed(), { total: NaN, content: NaN, style: NaN, tv: NaN, lattice: NaN }, 0), event: msg });
           queue.close();
           queue = makePrefetcher(this.step);
           continue;
@@ -477,6 +481,7 @@ export class Trainer {
       content: l.content,
       style: l.style,
       tv: l.tv,
+      lattice: l.lattice,
       imgPerS: Math.round(imgPerS * 1000) / 1000,
     };
   }
