@@ -33,6 +33,19 @@ export interface PerceptualLossOptions {
   pooling?: Pooling;
   /** Style images are resized by this factor before their Gram targets are computed. Default 1. */
   styleScale?: number;
+  /**
+   * Passes of a [1,2,1]/4 binomial blur applied to the output and the style image(s) before their style features
+   * (`blurImage`): the style loss then sees no detail finer than ~4 px, so it stops paying for a fine weave. Content
+   * features are taken from the unblurred output. Default 0.
+   */
+  styleBlur?: number;
+}
+
+/** `passes` passes of the separable [1,2,1]/4 binomial filter (two 2×2 box filters each; shifts by one pixel). */
+export function blurImage(x: tf.Tensor4D, passes: number): tf.Tensor4D {
+  let y = x;
+  for (let i = 0; i < passes; i++) y = tf.avgPool(tf.avgPool(y, 2, 1, 'same'), 2, 1, 'same');
+  return y;
 }
 
 export interface StyleImage {
@@ -92,6 +105,9 @@ export class PerceptualLoss {
     if (opts.styleScale !== undefined && !(opts.styleScale > 0 && Number.isFinite(opts.styleScale))) {
       throw new InvalidArgumentError(`Expected styleScale > 0, but got ${String(opts.styleScale)}`);
     }
+    if (opts.styleBlur !== undefined && !(Number.isInteger(opts.styleBlur) && opts.styleBlur >= 0)) {
+      throw new InvalidArgumentError(`Expected styleBlur to be an integer >= 0, but got ${String(opts.styleBlur)}`);
+    }
     if (opts.pooling !== undefined && opts.pooling !== vgg.pooling) {
       throw new InvalidArgumentError(`Expected a Vgg with ${opts.pooling} pooling, but the Vgg given uses ${vgg.pooling} pooling`);
     }
@@ -149,7 +165,7 @@ export class PerceptualLoss {
           const size: [number, number] = [Math.max(16, Math.round(h * scale)), Math.max(16, Math.round(w * scale))];
           x = tf.image.resizeBilinear(x, size, true);
         }
-        const feats = this.vgg.features(x, this.styleNames);
+        const feats = this.vgg.features(blurImage(x, this.options.styleBlur ?? 0), this.styleNames);
         for (const layer of this.styleNames) {
           const g = tf.mul(tf.squeeze(gram(feats[layer]!), [0]), s.weight / sum) as tf.Tensor2D;
           const prev = acc[layer];
@@ -183,8 +199,10 @@ export class PerceptualLoss {
     }
     const o = this.options;
     return tf.tidy(() => {
-      const allLayers = [...new Set([...this.contentNames, ...this.styleNames])];
-      const fy = this.vgg.features(y, allLayers);
+      const blur = o.styleBlur ?? 0;
+      // One pass through VGG for both kinds of layers, or two when the style branch sees a blurred output.
+      const fy = this.vgg.features(y, blur > 0 ? this.contentNames : [...new Set([...this.contentNames, ...this.styleNames])]);
+      const fs = blur > 0 ? this.vgg.features(blurImage(y, blur), this.styleNames) : fy;
       const fc = this.contentNames.length > 0 ? this.vgg.features(content, this.contentNames) : {};
       const contentLosses: Record<string, tf.Scalar> = {};
       const styleLosses: Record<string, tf.Scalar> = {};
@@ -195,7 +213,7 @@ export class PerceptualLoss {
         total = tf.add(total, tf.mul(l, o.contentWeight * (o.contentLayers[layer] ?? 0)));
       }
       for (const layer of this.styleNames) {
-        const l = styleLossFromGrams(gram(fy[layer]!), targets!.get(layer)!);
+        const l = styleLossFromGrams(gram(fs[layer]!), targets!.get(layer)!);
         styleLosses[layer] = l;
         total = tf.add(total, tf.mul(l, o.styleWeight * (o.styleLayers[layer] ?? 0)));
       }

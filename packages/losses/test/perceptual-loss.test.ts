@@ -4,7 +4,7 @@ import { beforeAll, afterAll, describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@hokusai/node';
-import { gram, PerceptualLoss, readKerasVggH5, type PerceptualLossOptions, type VggWeights } from '../src/index.ts';
+import { blurImage, gram, PerceptualLoss, readKerasVggH5, type PerceptualLossOptions, type VggWeights } from '../src/index.ts';
 import { loadSharedImage, VGG19_H5 } from './helpers.ts';
 
 let weights: VggWeights;
@@ -66,6 +66,32 @@ describe('PerceptualLoss', () => {
       }
     });
     loss.dispose();
+  });
+
+  test('styleBlur: style loss on the blurred output against the blurred style, content on the sharp output', () => {
+    // One [1,2,1]/4 pass removes a period-2 checkerboard entirely and keeps a constant.
+    tf.tidy(() => {
+      const checker = tf.tensor4d(Float32Array.from({ length: 8 * 8 }, (_, i) => 100 + (((i >> 3) + (i & 7)) % 2 === 0 ? 20 : -20)), [1, 8, 8, 1]);
+      const inner = tf.slice(blurImage(checker, 1), [0, 0, 0, 0], [1, 6, 6, 1]); // 'same' padding edges aside
+      expect(tf.max(tf.abs(tf.sub(inner, 100))).dataSync()[0]).toBeLessThan(1e-4);
+    });
+    const plain = PerceptualLoss.fromWeights(weights, OPTS);
+    const blurred = PerceptualLoss.fromWeights(weights, { ...OPTS, styleBlur: 2 });
+    plain.setStyle([{ image: tf.squeeze(blurImage(tf.expandDims(wave, 0) as tf.Tensor4D, 2), [0]) as tf.Tensor3D, weight: 1 }]);
+    blurred.setStyle([{ image: wave, weight: 1 }]);
+    tf.tidy(() => {
+      const y = tf.expandDims(photo, 0) as tf.Tensor4D;
+      const c = tf.expandDims(photo2, 0) as tf.Tensor4D;
+      const rb = blurred.compute(y, c);
+      const onBlur = plain.compute(blurImage(y, 2), c);
+      const sharp = plain.compute(y, c);
+      for (const l of Object.keys(OPTS.styleLayers)) expect(num(rb.style[l]!) / num(onBlur.style[l]!)).toBeCloseTo(1, 4);
+      expect(num(rb.content['relu2_2']!) / num(sharp.content['relu2_2']!)).toBeCloseTo(1, 5);
+      expect(num(rb.tv)).toBe(num(sharp.tv));
+    });
+    plain.dispose();
+    blurred.dispose();
+    expect(() => PerceptualLoss.fromWeights(weights, { ...OPTS, styleBlur: 1.5 })).toThrow(/styleBlur to be an integer >= 0, but got 1.5/);
   });
 
   test('several styles: Gram targets blended by normalised weights', () => {

@@ -180,6 +180,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     styleWeight: options.styleWeight,
     tvWeight: options.tvWeight,
     latticeWeight: options.latticeWeight,
+    styleBlur: options.styleBlur,
     pooling: options.pooling,
   });
   const styleRefs: { file: string; sha256: string; weight: number }[] = [];

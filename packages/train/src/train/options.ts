@@ -31,6 +31,12 @@ export const trainSchema = z.object({
   contentWeight: z.number().min(0).default(LOSS_DEFAULTS.contentWeight).describe('content loss weight (defaults: defaultLossWeights of @hokusai/losses)'),
   styleWeight: z.number().min(0).default(LOSS_DEFAULTS.styleWeight).describe('style loss weight'),
   tvWeight: z.number().min(0).default(LOSS_DEFAULTS.tvWeight).describe('total-variation loss weight'),
+  styleBlur: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('passes of a [1,2,1]/4 blur on the output and the style image before the style loss, so it stops paying for a fine weave (0 = off)'),
   latticeWeight: z
     .number()
     .min(0)
