@@ -1,5 +1,5 @@
-// Lattice penalty: a period-4 pattern scores its power whatever its phase, noise and smooth images score little, the
-// value is the same on cpu and wasm, its gradient is right on both, and bad arguments fail with clear messages.
+// Lattice penalty: a period-4 pattern scores its power whatever its phase, noise and smooth images score little (on
+// cpu and wasm alike), its gradient is right on both, and bad arguments fail with clear messages.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { initBackend } from '@hokusai/node';

@@ -104,7 +104,7 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     expect(a.code, a.stderr).toBe(0);
     // One step at a negligible learning rate: the weights stay those of A (a fresh network would differ entirely).
     const outC = await tempDir('init-c');
-    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--pooling', 'avg', '--jitter', '2', '--lattice-weight', '50', '--init-from', join(outA, 'final'), '--out', outC]).done;
+    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--pooling', 'avg', '--jitter', '2', '--lattice-weight', '50', '--style-blur', '1', '--init-from', join(outA, 'final'), '--out', outC]).done;
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toContain(`initialised from ${join(outA, 'final')}`);
     const wa = await finalWeights(join(outA, 'final'));
@@ -115,7 +115,7 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     const fresh = await loadCheckpointDir(join(outA, 'final'));
     const metaC = (await loadCheckpointDir(join(outC, 'final'))).meta;
     expect(metaC.initFrom).toEqual({ name: fresh.meta.name, step: 3, command: fresh.meta.command });
-    expect(metaC.training).toMatchObject({ tvWeight: 5, pooling: 'avg', jitter: 2, latticeWeight: 50 });
+    expect(metaC.training).toMatchObject({ tvWeight: 5, pooling: 'avg', jitter: 2, latticeWeight: 50, styleBlur: 1 });
     // The lattice penalty of the outputs is logged with the losses (a figure to watch for the checkerboard).
     const logged = (await readFile(join(outC, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { lattice?: number });
     expect(logged[0]!.lattice).toBeGreaterThanOrEqual(0);
