@@ -50,7 +50,6 @@ export interface LossWeights {
   contentWeight: number;
   styleWeight: number;
   tvWeight: number;
-  latticeWeight?: number;
   contentLayers: Record<string, number>;
   styleLayers: Record<string, number>;
 }
