@@ -9,7 +9,13 @@
 import { z } from 'zod';
 
 export type NetConfig =
-  | { arch: 'johnson'; channels: [number, number, number]; residualBlocks: number }
+  | {
+      arch: 'johnson';
+      channels: [number, number, number];
+      residualBlocks: number;
+      /** σ of the fixed noise field added to the 0–255 input (input-noise.ts); absent or 0: none. */
+      inputNoise?: number;
+    }
   | { arch: 'engstrom' };
 
 /** The full-size Johnson network: 1,679,235 parameters. */
@@ -24,11 +30,14 @@ export const NetConfigSchema: z.ZodType<NetConfig> = z.discriminatedUnion('arch'
     arch: z.literal('johnson'),
     channels: z.tuple([channel, channel, channel]),
     residualBlocks: z.number().int().min(0).max(64),
+    inputNoise: z.number().min(0).max(64).optional(),
   }),
   z.strictObject({ arch: z.literal('engstrom') }),
 ]);
 
-/** Human-readable one-liner, e.g. `johnson [32,64,128]×5` or `engstrom`. */
+/** Human-readable one-liner, e.g. `johnson [32,64,128]×5`, `johnson [16,32,64]×5 + input noise σ 8` or `engstrom`. */
 export function describeNetConfig(config: NetConfig): string {
-  return config.arch === 'johnson' ? `johnson [${config.channels.join(',')}]×${config.residualBlocks}` : 'engstrom';
+  if (config.arch !== 'johnson') return 'engstrom';
+  const noise = config.inputNoise !== undefined && config.inputNoise > 0 ? ` + input noise σ ${config.inputNoise}` : '';
+  return `johnson [${config.channels.join(',')}]×${config.residualBlocks}${noise}`;
 }

@@ -16,6 +16,7 @@
  *   …) but kernels use tfjs layout [kh, kw, in, out] (PyTorch's [out, in, kh, kw] transposed by (2, 3, 1, 0)).
  * - Any H×W: the input is reflection-padded to a multiple of 4 (at least 8) split evenly between both sides, and
  *   the output cropped back to H×W.
+ * - `inputNoise: σ` in the config adds σ × a fixed Gaussian field to the input first (input-noise.ts).
  * - Nearest ×2 upsampling uses reshape + tile (exact gradients on every backend), not resizeNearestNeighbor,
  *   whose cpu gradient is wrong for batch > 1.
  */
@@ -26,6 +27,7 @@ import { reflectionPad2d } from './reflection-pad.ts';
 import { NetConfigSchema, describeNetConfig, type NetConfig } from './net-config.ts';
 import { convSpecs, normSpecs, shapeSize, type WeightSpec } from './weight-spec.ts';
 import { engstromForward, engstromWeightSpecs } from './engstrom-net.ts';
+import { inputNoiseField } from './input-noise.ts';
 
 export const JOHNSON_IN_EPS = 1e-5;
 
@@ -121,9 +123,10 @@ function norm(x: tf.Tensor4D, w: Get, prefix: string): tf.Tensor4D {
   return instanceNorm(x, w(`${prefix}.weight`) as tf.Tensor1D, w(`${prefix}.bias`) as tf.Tensor1D, JOHNSON_IN_EPS);
 }
 
-function johnsonForward(x: tf.Tensor4D, w: Get, residualBlocks: number): tf.Tensor4D {
+function johnsonForward(input: tf.Tensor4D, w: Get, residualBlocks: number, noise: tf.Tensor4D | null): tf.Tensor4D {
   return tf.tidy(() => {
-    const [, h, wd] = x.shape;
+    const [, h, wd] = input.shape;
+    const x: tf.Tensor4D = noise !== null ? tf.add(input, noise) : input;
     const th = Math.max(8, Math.ceil(h / 4) * 4);
     const tw = Math.max(8, Math.ceil(wd / 4) * 4);
     const { padded, top, left } = padSpatialTo(x, th, tw);
@@ -161,6 +164,7 @@ export class TransformerNet {
   readonly variables: tf.Variable[];
   private readonly byName: Map<string, tf.Variable>;
   private disposed = false;
+  private noise: { h: number; w: number; field: tf.Tensor4D } | undefined;
 
   private constructor(config: NetConfig, names: string[], variables: tf.Variable[]) {
     this.config = config;
@@ -249,18 +253,35 @@ export class TransformerNet {
       if (v === undefined) throw new Error(`internal: no weight ${name}`);
       return v;
     };
+    const noise = this.noiseFor(x.shape[1], x.shape[2]);
     return tf.tidy(() => {
       const input = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
       return this.config.arch === 'johnson'
-        ? johnsonForward(input, get, this.config.residualBlocks)
+        ? johnsonForward(input, get, this.config.residualBlocks, noise)
         : engstromForward(input, get);
     });
+  }
+
+  /**
+   * The input-noise field for an h×w input, or null without one. The last size's field is kept (a video's frames
+   * all have one size), owned by the network and released by dispose().
+   */
+  private noiseFor(h: number, w: number): tf.Tensor4D | null {
+    const sigma = this.config.arch === 'johnson' ? (this.config.inputNoise ?? 0) : 0;
+    if (sigma <= 0) return null;
+    if (this.noise?.h === h && this.noise.w === w) return this.noise.field;
+    this.noise?.field.dispose();
+    // kept: apply may run inside a caller's tidy (a training step), which must not dispose the cached field
+    this.noise = { h, w, field: tf.keep(inputNoiseField(h, w, sigma)) };
+    return this.noise.field;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.variables) v.dispose();
+    this.noise?.field.dispose();
+    this.noise = undefined;
   }
 
   get isDisposed(): boolean {

@@ -2,7 +2,8 @@
  * Builds an ONNX graph (opset 17, IR 8) that computes exactly what `TransformerNet.apply` computes, from a
  * network's weights, so onnxruntime can run our checkpoints. Both architectures:
  * - Johnson et al. 2016 ("Perceptual Losses for Real-Time Style Transfer and Super-Resolution", pytorch/examples
- *   fast_neural_style): reflection pad to a multiple of 4 (≥ 8), reflect-padded convs, InstanceNormalization
+ *   fast_neural_style): the fixed input noise field if the network has one (a constant tile, Tile + Slice),
+ *   reflection pad to a multiple of 4 (≥ 8), reflect-padded convs, InstanceNormalization
  *   (eps 1e-5), ReLU, residual Adds, nearest ×2 Resize + conv, crop back with Slice.
  * - Engstrom's fast-style-transfer: SAME zero-padded convs, IN (eps 1e-3), ConvTranspose ×2, tanh·150 + 127.5,
  *   crop keeping the last rows/columns.
@@ -10,7 +11,7 @@
  * `stylized` [N,H,W,3] clipped to 0–255. The Johnson graph needs H, W ≥ 4 (reflection needs a pad smaller than the
  * side); the Engstrom graph takes any size.
  */
-import type { TransformerNet } from '@hokusai/model';
+import { NOISE_TILE, noiseTile, type TransformerNet } from '@hokusai/model';
 import { DataType, encodeModel, type NodeSpec, type TensorSpec } from './onnx-proto.ts';
 
 export const ONNX_INPUT = 'image';
@@ -100,7 +101,21 @@ function inorm(g: GraphBuilder, x: string, prefix: string, eps: number): string 
   return g.op('InstanceNormalization', [x, g.vector(`${prefix}.weight`), g.vector(`${prefix}.bias`)], { epsilon: { float: eps } });
 }
 
-function johnsonGraph(g: GraphBuilder, x: string, hw: string, residualBlocks: number): string {
+/** σ × the model package's fixed noise tile as an NCHW constant, repeated to cover H×W and cropped (input-noise.ts). */
+function noiseField(g: GraphBuilder, hw: string, sigma: number): string {
+  const t = noiseTile();
+  const chw = new Float32Array(t.length);
+  const plane = NOISE_TILE * NOISE_TILE;
+  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = sigma * t[p * 3 + c]!;
+  const tile = g.constF('c_noise_tile', [1, 3, NOISE_TILE, NOISE_TILE], chw);
+  const size = g.constI('c_noise_size', [NOISE_TILE, NOISE_TILE]);
+  const reps = g.op('Div', [g.op('Add', [hw, g.constI('c_noise_round', [NOISE_TILE - 1, NOISE_TILE - 1])]), size]);
+  const tiled = g.op('Tile', [tile, g.op('Concat', [g.constI('c_one2', [1, 1]), reps], { axis: { int: 0 } })]);
+  return g.op('Slice', [tiled, g.constI('c_zero2', [0, 0]), hw, g.constI('c_axes_hw', [2, 3])]);
+}
+
+function johnsonGraph(g: GraphBuilder, input: string, hw: string, residualBlocks: number, noise: number): string {
+  const x = noise > 0 ? g.op('Add', [input, noiseField(g, hw, noise)]) : input;
   // Target size: max(8, 4·ceil(h/4)); split the padding evenly (extra after), as padSpatialTo does.
   const four = g.constI('c_four', [4, 4]);
   const target = g.op('Max', [g.op('Mul', [g.op('Div', [g.op('Add', [hw, g.constI('c_three', [3, 3])]), four]), four]), g.constI('c_eight', [8, 8])]);
@@ -178,7 +193,10 @@ export function buildOnnxModel(
   const g = new GraphBuilder(weights);
   const nchw = g.op('Transpose', [ONNX_INPUT], { perm: { ints: [0, 3, 1, 2] } }, 'nchw');
   const hw = g.op('Slice', [g.op('Shape', [nchw]), g.constI('c_s2', [2]), g.constI('c_s4', [4])], undefined, 'hw');
-  const y = config.arch === 'johnson' ? johnsonGraph(g, nchw, hw, config.residualBlocks) : engstromGraph(g, nchw, hw);
+  const y =
+    config.arch === 'johnson'
+      ? johnsonGraph(g, nchw, hw, config.residualBlocks, config.inputNoise ?? 0)
+      : engstromGraph(g, nchw, hw);
   const clipped = g.op('Clip', [y, g.constF('c_min', [], [0]), g.constF('c_max', [], [255])]);
   g.nodes.push({ op: 'Transpose', inputs: [clipped], outputs: [ONNX_OUTPUT], name: 'to_nhwc', attrs: { perm: { ints: [0, 2, 3, 1] } } });
   // Deduplicate constants that were declared twice under the same name (e.g. shared axes).

@@ -64,6 +64,14 @@ describe('ONNX export', () => {
     }
   });
 
+  it('Johnson graph with input noise carries the same noise field (inside one tile and across tiles)', async () => {
+    const noisy: NetConfig = { ...tiny, inputNoise: 20 } as NetConfig;
+    for (const [h, w] of [[13, 30], [260, 9]] as const) {
+      const d = await compare(noisy, 1, h, w, 11);
+      expect(d, `${h}×${w}`).toBeLessThan(1);
+    }
+  });
+
   it('Engstrom graph matches tfjs within 1 grey level (multiple of 4 and odd size)', async () => {
     for (const [h, w] of [[16, 12], [19, 14]] as const) {
       const d = await compare({ arch: 'engstrom' }, 1, h, w, 7);

@@ -104,7 +104,7 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     expect(a.code, a.stderr).toBe(0);
     // One step at a negligible learning rate: the weights stay those of A (a fresh network would differ entirely).
     const outC = await tempDir('init-c');
-    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--pooling', 'avg', '--jitter', '2', '--lattice-weight', '50', '--style-blur', '1', '--init-from', join(outA, 'final'), '--out', outC]).done;
+    const c = await cli([...common, '--width', 'half', '--iterations', '1', '--lr', '1e-9', '--tv-weight', '5', '--pooling', 'avg', '--jitter', '2', '--lattice-weight', '50', '--style-blur', '1', '--input-noise', '6', '--init-from', join(outA, 'final'), '--out', outC]).done;
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toContain(`initialised from ${join(outA, 'final')}`);
     const wa = await finalWeights(join(outA, 'final'));
@@ -113,9 +113,13 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     wa.forEach((w, i) => w.forEach((x, k) => (maxDiff = Math.max(maxDiff, Math.abs(x - wc[i]![k]!)))));
     expect(maxDiff).toBeLessThan(1e-6);
     const fresh = await loadCheckpointDir(join(outA, 'final'));
-    const metaC = (await loadCheckpointDir(join(outC, 'final'))).meta;
+    const loadedC = await loadCheckpointDir(join(outC, 'final'));
+    const metaC = loadedC.meta;
+    // The input noise is the new run's option, added to the same weights, and saved with the network.
+    expect(loadedC.net.config).toEqual({ arch: 'johnson', channels: [16, 32, 64], residualBlocks: 5, inputNoise: 6 });
+    loadedC.net.dispose();
     expect(metaC.initFrom).toEqual({ name: fresh.meta.name, step: 3, command: fresh.meta.command });
-    expect(metaC.training).toMatchObject({ tvWeight: 5, pooling: 'avg', jitter: 2, latticeWeight: 50, styleBlur: 1 });
+    expect(metaC.training).toMatchObject({ tvWeight: 5, pooling: 'avg', jitter: 2, latticeWeight: 50, styleBlur: 1, inputNoise: 6 });
     // The lattice penalty of the outputs is logged with the losses (a figure to watch for the checkerboard).
     const logged = (await readFile(join(outC, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { lattice?: number });
     expect(logged[0]!.lattice).toBeGreaterThanOrEqual(0);

@@ -106,13 +106,18 @@ function checkpointBytes(width: 'full' | 'half'): number {
  */
 async function loadInitFrom(dir: string, config: NetConfig, width: string): Promise<{ net: TransformerNet; meta: CheckpointMeta }> {
   const loaded = await loadCheckpointDir(dir);
-  if (JSON.stringify(loaded.net.config) !== JSON.stringify(config)) {
+  // The weights must fit; the input noise is an option of the new run (it has no weights of its own).
+  const weightsShape = (c: NetConfig): string => JSON.stringify({ ...c, inputNoise: undefined });
+  if (weightsShape(loaded.net.config) !== weightsShape(config)) {
     loaded.net.dispose();
     throw new InvalidArgumentError(
-      `--init-from ${dir}: expected a network like --width ${width} builds (${JSON.stringify(config)}), got ${JSON.stringify(loaded.net.config)}`,
+      `--init-from ${dir}: expected a network like --width ${width} builds (${weightsShape(config)}), got ${weightsShape(loaded.net.config)}`,
     );
   }
-  return loaded;
+  if (JSON.stringify(loaded.net.config) === JSON.stringify(config)) return loaded;
+  const net = TransformerNet.fromWeights(config, loaded.net.namedWeights());
+  loaded.net.dispose();
+  return { net, meta: loaded.meta };
 }
 
 /**
@@ -170,7 +175,8 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   // Engine, starting weights (--init-from: checked before the heavy work), loss network, style targets.
   const backend = await initBackend(options.backend, ctx.log);
   ctx.log(`backend: ${backend.name} (${backend.reason})`);
-  const netConfig = options.width === 'half' ? HALF_NET : FULL_NET;
+  const baseConfig = options.width === 'half' ? HALF_NET : FULL_NET;
+  const netConfig: NetConfig = options.inputNoise > 0 ? { ...baseConfig, inputNoise: options.inputNoise } as NetConfig : baseConfig;
   const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
   const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
   const loss = PerceptualLoss.fromWeights(vggWeights, {

@@ -42,6 +42,12 @@ export const trainSchema = z.object({
     .min(0)
     .default(0)
     .describe('weight of the lattice penalty: the part of the output periodic with the network\'s stride of 4 px (the checkerboard; 0 = off)'),
+  inputNoise: z
+    .number()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe('σ of a fixed Gaussian noise field added to the network\'s 0–255 input, stored in the network so inference adds the same: texture to paint flat areas with instead of a lattice (0 = off)'),
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
   lossNet: lossNetOption,
