@@ -43,7 +43,12 @@ describe('noise tile', () => {
     for (const [dy, dx] of [[0, 1], [1, 0], [0, 4], [4, 0], [4, 4]] as const) {
       let r = 0;
       let n = 0;
-      for (let y = 0; y + dy < NOISE_TILE; y++) for (let x = 0; x + dx < NOISE_TILE; x++) (r += at(y, x, 0) * at(y + dy, x + dx, 0)), n++;
+      for (let y = 0; y + dy < NOISE_TILE; y++) {
+        for (let x = 0; x + dx < NOISE_TILE; x++) {
+          r += at(y, x, 0) * at(y + dy, x + dx, 0);
+          n++;
+        }
+      }
       expect(Math.abs(r / n), `lag ${dy},${dx}`).toBeLessThan(0.02);
     }
   });
