@@ -62,7 +62,8 @@ const base: Settings = {
 const levelsFor = (size: number) => 1 + Math.round(Math.log2(size / small)); // = the default (auto) when small = 512
 // The large runs must fit the engine: the same check `hokusai optimize` makes before any heavy work (wasm: 4 GB).
 {
-  const { checkMemory, memoryBudget, optimizeSchema } = await import('../packages/train/src/commands/optimize.ts');
+  const { checkMemory, optimizeSchema } = await import('../packages/train/src/commands/optimize.ts');
+  const { memoryBudget } = await import('../packages/train/src/optimize/memory-estimate.ts');
   const o = optimizeSchema.parse({ content: args['content'], style: [args['style']], size: large, scales: levelsFor(large), lbfgsHistory: base.lbfgsHistory });
   try {
     checkMemory(o, content, memoryBudget(backend.name));

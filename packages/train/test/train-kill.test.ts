@@ -135,4 +135,21 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     expect(e.code).not.toBe(0);
     expect(e.stderr).toContain('--jitter: expected at most half of --image-size (8 px), got 9');
   });
+
+  it('refuses a --style-size whose loss-network pass cannot fit wasm\'s 4 GiB, naming the largest that fits', { timeout: 120_000 }, async () => {
+    const common = await tinyRunArgs('style-mem', 3, { r: 90, g: 20, b: 140 });
+    const big = join(await tempDir('style-mem-big'), 'painting.png');
+    await sharp({ create: { width: 800, height: 500, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toFile(big);
+    common[common.indexOf('--style') + 1] = big;
+    const args = [...common, '--style-layers', 'relu1_2=1,relu4_3=1', '--iterations', '1', '--validation', '0', '--backend', 'wasm'];
+    const out = await tempDir('style-mem-out');
+    // upscaled to 2400×1500: VGG19 features to relu4_3 need ~7.7 GiB
+    const r = await cli([...args, '--style-size', '2400', '--out', out]).done;
+    expect(r.code).toBe(8); // OUT_OF_MEMORY
+    expect(r.stderr).toMatch(/--style .*painting\.png at --style-size 2400 \(2400×1500\) does not fit in memory: its loss-network features need about [\d.]+ GiB but wasm has 4\.00 GiB\. Expected --style-size ≤ (\d+) on wasm/);
+    const largest = Number(/--style-size ≤ (\d+)/.exec(r.stderr)![1]);
+    expect(largest).toBeGreaterThan(1024); // the bundled starry-night trains at 1024
+    expect(largest).toBeLessThan(2400);
+    expect(existsSync(join(out, 'final'))).toBe(false);
+  });
 });

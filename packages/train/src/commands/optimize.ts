@@ -8,12 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { totalmem } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { HokusaiError, InvalidArgumentError, NotFoundError } from '@hokusai/model';
-import { VGG_LAYERS, readKerasVggH5, type VggWeights } from '@hokusai/losses';
+import { readKerasVggH5, type VggWeights } from '@hokusai/losses';
 import * as hokusaiNode from '@hokusai/node';
 import { initBackend, probeImage, readImage, writeFileAtomic, writeImage, type RgbImage } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
@@ -21,7 +20,7 @@ import { backendOption, cacheDirOption, poolingOption, weightsOption } from '../
 import { createProgress } from '../progress.ts';
 import { renderContactSheet, type SheetCell } from '../optimize/contact-sheet.ts';
 import { GifRecorder } from '../optimize/gif.ts';
-import { GIB, estimateMemory, fits, formatBytes, largestFittingSize, type MemoryBudget } from '../optimize/memory-estimate.ts';
+import { deepestLayer, estimateMemory, fits, formatBytes, largestFittingSize, memoryBudget, type MemoryBudget } from '../optimize/memory-estimate.ts';
 import { planLevels } from '../optimize/multiscale.ts';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, runOptimization, type OptimizeResult, type OptimizeSettings } from '../optimize/optimize.ts';
 import { expandSweeps, parseSweeps } from '../optimize/sweep.ts';
@@ -104,30 +103,6 @@ export function settingsFrom(o: OptimizeOptions): OptimizeSettings {
     styleSize: o.styleSize,
     preserveColors: o.preserveColors,
   };
-}
-
-/** Memory the backend can give (wasm: its 4 GiB heap; WebGPU: system memory and the largest storage buffer). */
-export function memoryBudget(backend: string): MemoryBudget {
-  const system = Math.floor(totalmem() * 0.8);
-  if (backend === 'wasm') return { backend, totalBytes: Math.min(4 * GIB, system) };
-  if (backend === 'webgpu') {
-    const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } } }).device;
-    const l = device?.limits;
-    const maxTensorBytes = Math.min(l?.maxStorageBufferBindingSize ?? 128 * 1024 ** 2, l?.maxBufferSize ?? Infinity);
-    return { backend, totalBytes: system, maxTensorBytes };
-  }
-  return { backend, totalBytes: system };
-}
-
-function deepestLayer(net: 'vgg16' | 'vgg19', layers: string[]): string {
-  const order = VGG_LAYERS[net];
-  let best = -1;
-  for (const l of layers) {
-    const i = order.indexOf(l);
-    if (i < 0) throw new HokusaiError('LAYER_UNKNOWN', `Layer '${l}': expected one of ${order.join(', ')} for ${net}`);
-    best = Math.max(best, i);
-  }
-  return order[best] ?? order[order.length - 1] ?? 'relu5_1';
 }
 
 /** Throws OUT_OF_MEMORY (with the largest size that fits) when a run of these options cannot fit. */

@@ -29,6 +29,7 @@ import { preflight } from '../train/preflight.ts';
 import { TrainingData, decodeResized, holdOut, scanImages } from '../train/dataset.ts';
 import { Trainer, autoMicroBatch, type SampleImage, type TrainerIO } from '../train/trainer.ts';
 import { resolveResume, readJson, writeText } from '../train/run-dir.ts';
+import { deepestLayer, estimateForward, fits, formatBytes, largestForwardSize, memoryBudget } from '../optimize/memory-estimate.ts';
 
 const SHARED_STYLES = '../shared/images/styles';
 /** Images larger than this are refused before decoding (the same default as `hokusai stylize`). */
@@ -98,6 +99,24 @@ async function loadVggWeights(options: TrainOptions): Promise<{ weights: VggWeig
 function checkpointBytes(width: 'full' | 'half'): number {
   const params = width === 'full' ? 1_679_235 : 430_000;
   return params * 4 * 4 + 100_000;
+}
+
+/** OUT_OF_MEMORY, with the largest --style-size that fits, when a style image's forward pass cannot fit the engine. */
+function checkStyleMemory(options: TrainOptions, file: string, img: { width: number; height: number }, backend: string): void {
+  const budget = memoryBudget(backend);
+  const deepest = deepestLayer(options.lossNet, Object.keys(options.styleLayers));
+  const need = estimateForward({ lossNet: options.lossNet, deepestLayer: deepest, width: img.width, height: img.height });
+  if (fits(need, budget)) return;
+  const largest = largestForwardSize({ lossNet: options.lossNet, deepestLayer: deepest, aspect: img.width / img.height }, budget);
+  const limit = budget.maxTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes
+    ? `its largest feature map needs ${formatBytes(need.largestTensorBytes)} but ${backend} allows ${formatBytes(budget.maxTensorBytes)} per buffer`
+    : `its loss-network features need about ${formatBytes(need.totalBytes)} but ${backend} has ${formatBytes(budget.totalBytes)}`;
+  throw new HokusaiError(
+    'OUT_OF_MEMORY',
+    `--style ${file} at --style-size ${options.styleSize} (${img.width}×${img.height}) does not fit in memory: ${limit}. ` +
+      `Expected --style-size ≤ ${largest} on ${backend}, or an engine with more memory (--backend cpu, webgpu or tensorflow).`,
+    { details: { neededBytes: need.totalBytes, budgetBytes: budget.totalBytes, largestStyleSize: largest } },
+  );
 }
 
 /**
@@ -178,6 +197,18 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
   const baseConfig = options.width === 'half' ? HALF_NET : FULL_NET;
   const netConfig: NetConfig = options.inputNoise > 0 ? { ...baseConfig, inputNoise: options.inputNoise } as NetConfig : baseConfig;
   const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
+  // The style images, at --style-size: their Gram targets take one forward pass of the loss network over each
+  // whole painting, which must fit the engine (wasm: a 4 GiB heap) — checked before the weights load.
+  const styleRefs: { file: string; sha256: string; weight: number }[] = [];
+  const decoded: { img: { data: Uint8Array | Buffer; width: number; height: number }; weight: number }[] = [];
+  for (let i = 0; i < options.style.length; i++) {
+    const file = options.style[i]!;
+    const weight = options.styleBlend[i] ?? 1;
+    const img = await readImage(file, { longEdge: options.styleSize, maxPixels: MAX_PIXELS, label: `--style ${file}` });
+    checkStyleMemory(options, file, img, backend.name);
+    decoded.push({ img, weight });
+    styleRefs.push({ file: basename(file), sha256: sha256(new Uint8Array(await readFile(file))), weight });
+  }
   const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
   const loss = PerceptualLoss.fromWeights(vggWeights, {
     contentLayers: options.contentLayers,
@@ -189,15 +220,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     styleBlur: options.styleBlur,
     pooling: options.pooling,
   });
-  const styleRefs: { file: string; sha256: string; weight: number }[] = [];
-  const styleImages: { image: tf.Tensor3D; weight: number }[] = [];
-  for (let i = 0; i < options.style.length; i++) {
-    const file = options.style[i]!;
-    const weight = options.styleBlend[i] ?? 1;
-    const img = await readImage(file, { longEdge: options.styleSize, maxPixels: MAX_PIXELS, label: `--style ${file}` });
-    styleImages.push({ image: tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]), weight });
-    styleRefs.push({ file: basename(file), sha256: sha256(new Uint8Array(await readFile(file))), weight });
-  }
+  const styleImages = decoded.map((d) => ({ image: tf.tensor3d(Float32Array.from(d.img.data), [d.img.height, d.img.width, 3]), weight: d.weight }));
   loss.setStyle(styleImages);
   for (const s of styleImages) s.image.dispose();
 
