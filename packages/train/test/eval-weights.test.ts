@@ -119,6 +119,14 @@ describe('hokusai eval', () => {
     });
   });
 
+  test('a --style-size whose Gram pass cannot fit wasm is refused before the weights load, naming the largest that fits', async () => {
+    // The 48×48 style upscaled to 3000×3000: VGG19 to relu4_1 needs far more than wasm's 4 GiB.
+    await expect(runEval(resolveOptions(evalSchema, { ...base(), image: join(dir, 'other.png'), styleSize: 3000 }), ctx())).rejects.toMatchObject({
+      code: 'OUT_OF_MEMORY',
+      message: expect.stringMatching(/--style .*style\.png at --style-size 3000 \(3000×3000\) does not fit in memory: .* but wasm has [\d.]+ GiB\. Expected --style-size ≤ \d{3,4} on wasm/),
+    });
+  });
+
   test('errors: unknown layer, non-image file, corrupt image', async () => {
     await expect(
       runEval(resolveOptions(evalSchema, { ...base(), image: join(dir, 'content.png'), styleLayers: ['relu9_9'] }), ctx()),

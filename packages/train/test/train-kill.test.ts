@@ -146,9 +146,9 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     // upscaled to 2400×1500: VGG19 features to relu4_3 need ~7.7 GiB
     const r = await cli([...args, '--style-size', '2400', '--out', out]).done;
     expect(r.code).toBe(8); // OUT_OF_MEMORY
-    expect(r.stderr).toMatch(/--style .*painting\.png at --style-size 2400 \(2400×1500\) does not fit in memory: its loss-network features need about [\d.]+ GiB but wasm has 4\.00 GiB\. Expected --style-size ≤ (\d+) on wasm/);
+    expect(r.stderr).toMatch(/--style .*painting\.png at --style-size 2400 \(2400×1500\) does not fit in memory: its loss-network features need about [\d.]+ GiB but wasm has [\d.]+ GiB\. Expected --style-size ≤ (\d+) on wasm/);
     const largest = Number(/--style-size ≤ (\d+)/.exec(r.stderr)![1]);
-    expect(largest).toBeGreaterThan(1024); // the bundled starry-night trains at 1024
+    expect(largest).toBeGreaterThan(512); // 1149 here (4 GiB); less on a machine with under 5 GiB of memory
     expect(largest).toBeLessThan(2400);
     expect(existsSync(join(out, 'final'))).toBe(false);
   });

@@ -15,6 +15,7 @@ import {
 } from '@hokusai/losses';
 import { initBackend, loadLossWeights, readImage, rgbToTensor } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
+import { checkStyleFits } from '../optimize/memory-estimate.ts';
 import { backendOption, cacheDirOption, lossNetOption, poolingOption, weightsOption } from '../common-options.ts';
 
 export const evalSchema = z.object({
@@ -76,6 +77,9 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
     // With --style-size resized exactly as the trainer resizes its style images.
     ...opts.style.map((s) => readImage(s, { label: `--style ${s}`, ...(styleSize === undefined ? {} : { longEdge: styleSize }) })),
   ]);
+  opts.style.forEach((file, i) =>
+    checkStyleFits({ file, image: styleImgs[i]!, styleSize, lossNet: opts.lossNet, styleLayers: opts.styleLayers, backend: backend.name }),
+  );
   let h = contentImg!.height;
   let w = contentImg!.width;
   if (opts.size) {

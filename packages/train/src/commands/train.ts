@@ -29,7 +29,7 @@ import { preflight } from '../train/preflight.ts';
 import { TrainingData, decodeResized, holdOut, scanImages } from '../train/dataset.ts';
 import { Trainer, autoMicroBatch, type SampleImage, type TrainerIO } from '../train/trainer.ts';
 import { resolveResume, readJson, writeText } from '../train/run-dir.ts';
-import { deepestLayer, estimateForward, fits, formatBytes, largestForwardSize, memoryBudget } from '../optimize/memory-estimate.ts';
+import { checkStyleFits } from '../optimize/memory-estimate.ts';
 
 const SHARED_STYLES = '../shared/images/styles';
 /** Images larger than this are refused before decoding (the same default as `hokusai stylize`). */
@@ -99,24 +99,6 @@ async function loadVggWeights(options: TrainOptions): Promise<{ weights: VggWeig
 function checkpointBytes(width: 'full' | 'half'): number {
   const params = width === 'full' ? 1_679_235 : 430_000;
   return params * 4 * 4 + 100_000;
-}
-
-/** OUT_OF_MEMORY, with the largest --style-size that fits, when a style image's forward pass cannot fit the engine. */
-function checkStyleMemory(options: TrainOptions, file: string, img: { width: number; height: number }, backend: string): void {
-  const budget = memoryBudget(backend);
-  const deepest = deepestLayer(options.lossNet, Object.keys(options.styleLayers));
-  const need = estimateForward({ lossNet: options.lossNet, deepestLayer: deepest, width: img.width, height: img.height });
-  if (fits(need, budget)) return;
-  const largest = largestForwardSize({ lossNet: options.lossNet, deepestLayer: deepest, aspect: img.width / img.height }, budget);
-  const limit = budget.maxTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes
-    ? `its largest feature map needs ${formatBytes(need.largestTensorBytes)} but ${backend} allows ${formatBytes(budget.maxTensorBytes)} per buffer`
-    : `its loss-network features need about ${formatBytes(need.totalBytes)} but ${backend} has ${formatBytes(budget.totalBytes)}`;
-  throw new HokusaiError(
-    'OUT_OF_MEMORY',
-    `--style ${file} at --style-size ${options.styleSize} (${img.width}×${img.height}) does not fit in memory: ${limit}. ` +
-      `Expected --style-size ≤ ${largest} on ${backend}, or an engine with more memory (--backend cpu, webgpu or tensorflow).`,
-    { details: { neededBytes: need.totalBytes, budgetBytes: budget.totalBytes, largestStyleSize: largest } },
-  );
 }
 
 /**
@@ -205,7 +187,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     const file = options.style[i]!;
     const weight = options.styleBlend[i] ?? 1;
     const img = await readImage(file, { longEdge: options.styleSize, maxPixels: MAX_PIXELS, label: `--style ${file}` });
-    checkStyleMemory(options, file, img, backend.name);
+    checkStyleFits({ file, image: img, styleSize: options.styleSize, lossNet: options.lossNet, styleLayers: Object.keys(options.styleLayers), backend: backend.name });
     decoded.push({ img, weight });
     styleRefs.push({ file: basename(file), sha256: sha256(new Uint8Array(await readFile(file))), weight });
   }

@@ -165,3 +165,35 @@ export function largestForwardSize(input: Omit<MemoryEstimateInput, 'optimizer' 
   }
   return lo >= 16 ? lo : 0;
 }
+
+/**
+ * OUT_OF_MEMORY, naming the largest --style-size that fits, when the loss network's forward pass over a style image
+ * (its Gram targets) cannot fit the engine: wasm otherwise aborts deep inside a kernel ("memory access out of
+ * bounds"). Used by `hokusai train` and `hokusai eval` before the weights load.
+ */
+export function checkStyleFits(input: {
+  file: string;
+  image: { width: number; height: number };
+  /** The --style-size asked for, if any (for the message). */
+  styleSize: number | undefined;
+  lossNet: LossNetName;
+  styleLayers: string[];
+  backend: string;
+}): void {
+  const budget = memoryBudget(input.backend);
+  const deepest = deepestLayer(input.lossNet, input.styleLayers);
+  const { width, height } = input.image;
+  const need = estimateForward({ lossNet: input.lossNet, deepestLayer: deepest, width, height });
+  if (fits(need, budget)) return;
+  const largest = largestForwardSize({ lossNet: input.lossNet, deepestLayer: deepest, aspect: width / height }, budget);
+  const limit = budget.maxTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes
+    ? `its largest feature map needs ${formatBytes(need.largestTensorBytes)} but ${input.backend} allows ${formatBytes(budget.maxTensorBytes)} per buffer`
+    : `its loss-network features need about ${formatBytes(need.totalBytes)} but ${input.backend} has ${formatBytes(budget.totalBytes)}`;
+  const at = input.styleSize !== undefined ? ` at --style-size ${input.styleSize}` : '';
+  throw new HokusaiError(
+    'OUT_OF_MEMORY',
+    `--style ${input.file}${at} (${width}×${height}) does not fit in memory: ${limit}. ` +
+      `Expected --style-size ≤ ${largest} on ${input.backend}, or an engine with more memory (--backend cpu, webgpu or tensorflow).`,
+    { details: { neededBytes: need.totalBytes, budgetBytes: budget.totalBytes, largestStyleSize: largest } },
+  );
+}
