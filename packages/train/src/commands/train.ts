@@ -173,12 +173,12 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     needBytes: checkpointBytes(options.width) * (options.keep + 2) + 20_000_000,
   });
 
-  // Engine, starting weights (--init-from: checked before the heavy work), loss network, style targets.
+  // Engine, style images (memory-checked), starting weights (--init-from), loss network, style targets: every check
+  // before the heavy work.
   const backend = await initBackend(options.backend, ctx.log);
   ctx.log(`backend: ${backend.name} (${backend.reason})`);
   const baseConfig = options.width === 'half' ? HALF_NET : FULL_NET;
   const netConfig: NetConfig = options.inputNoise > 0 ? { ...baseConfig, inputNoise: options.inputNoise } as NetConfig : baseConfig;
-  const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
   // The style images, at --style-size: their Gram targets take one forward pass of the loss network over each
   // whole painting, which must fit the engine (wasm: a 4 GiB heap) — checked before the weights load.
   const styleRefs: { file: string; sha256: string; weight: number }[] = [];
@@ -191,6 +191,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext): Promis
     decoded.push({ img, weight });
     styleRefs.push({ file: basename(file), sha256: sha256(new Uint8Array(await readFile(file))), weight });
   }
+  const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
   const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
   const loss = PerceptualLoss.fromWeights(vggWeights, {
     contentLayers: options.contentLayers,
