@@ -2,7 +2,8 @@
  * Memory estimate for pixel optimisation (Gatys et al. 2015, arXiv 1508.06576) before any heavy work: VGG
  * activations kept for the backward pass at the output size, the optimiser's state (L-BFGS keeps 2·history
  * image-sized vectors), and the largest single tensor (WebGPU caps one buffer). `largestFittingSize` turns a
- * budget into the biggest long edge that fits, so the error message can say what would work.
+ * budget into the biggest long edge that fits, so the error message can say what would work. Also the forward-only
+ * estimate for a style image's Gram targets (`checkStyleFits`, used by `hokusai train` and `hokusai eval`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { totalmem } from 'node:os';
@@ -110,7 +111,6 @@ export function largestFittingSize(input: Omit<MemoryEstimateInput, 'width' | 'h
   }
   return lo >= 16 ? lo : 0;
 }
-
 
 export const GIB = 1024 ** 3;
 
