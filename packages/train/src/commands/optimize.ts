@@ -20,7 +20,7 @@ import { backendOption, cacheDirOption, poolingOption, weightsOption } from '../
 import { createProgress } from '../progress.ts';
 import { renderContactSheet, type SheetCell } from '../optimize/contact-sheet.ts';
 import { GifRecorder } from '../optimize/gif.ts';
-import { deepestLayer, estimateMemory, fits, formatBytes, largestFittingSize, memoryBudget, type MemoryBudget } from '../optimize/memory-estimate.ts';
+import { deepestLayer, estimateMemory, fits, formatBytes, largestFittingSize, memoryBudget, shortfall, type MemoryBudget } from '../optimize/memory-estimate.ts';
 import { planLevels } from '../optimize/multiscale.ts';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, runOptimization, type OptimizeResult, type OptimizeSettings } from '../optimize/optimize.ts';
 import { expandSweeps, parseSweeps } from '../optimize/sweep.ts';
@@ -120,9 +120,7 @@ export function checkMemory(o: OptimizeOptions, content: { width: number; height
   const need = { ...e, totalBytes: e.totalBytes + eStyle.activationBytes / 3, largestTensorBytes: Math.max(e.largestTensorBytes, eStyle.largestTensorBytes) };
   if (fits(need, budget)) return;
   const largest = largestFittingSize({ ...base, aspect: content.width / content.height }, budget);
-  const limit = budget.maxTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes
-    ? `its largest tensor needs ${formatBytes(need.largestTensorBytes)} but ${budget.backend} allows ${formatBytes(budget.maxTensorBytes)} per buffer`
-    : `it needs about ${formatBytes(need.totalBytes)} but ${budget.backend} has ${formatBytes(budget.totalBytes)}`;
+  const limit = shortfall(need, budget, { tensor: 'its largest tensor', total: 'it needs' });
   throw new HokusaiError(
     'OUT_OF_MEMORY',
     `--size ${o.size} does not fit in memory: ${limit} (VGG activations ${formatBytes(e.activationBytes)} + optimiser state ${formatBytes(e.optimizerBytes)}). ` +

@@ -96,20 +96,33 @@ export function fits(e: MemoryEstimate, b: MemoryBudget): boolean {
   return e.totalBytes <= b.totalBytes && (b.maxTensorBytes === undefined || e.largestTensorBytes <= b.maxTensorBytes);
 }
 
-/** Largest long edge (same aspect ratio) whose estimate fits the budget; 0 when not even 16 px fits. */
-export function largestFittingSize(input: Omit<MemoryEstimateInput, 'width' | 'height'> & { aspect: number }, budget: MemoryBudget): number {
+/** Largest long edge (binary search; width/height = `aspect`) for which `fitsAt` holds; 0 when not even 16 px does. */
+function largestLongEdge(aspect: number, fitsAt: (dims: { width: number; height: number }) => boolean): number {
   const dims = (long: number): { width: number; height: number } =>
-    input.aspect >= 1
-      ? { width: long, height: Math.max(1, Math.round(long / input.aspect)) }
-      : { width: Math.max(1, Math.round(long * input.aspect)), height: long };
+    aspect >= 1 ? { width: long, height: Math.max(1, Math.round(long / aspect)) } : { width: Math.max(1, Math.round(long * aspect)), height: long };
   let lo = 0;
   let hi = 1 << 16;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (fits(estimateMemory({ ...input, ...dims(mid) }), budget)) lo = mid;
+    if (fitsAt(dims(mid))) lo = mid;
     else hi = mid;
   }
   return lo >= 16 ? lo : 0;
+}
+
+/** Largest long edge (same aspect ratio) whose estimate fits the budget; 0 when not even 16 px fits. */
+export function largestFittingSize(input: Omit<MemoryEstimateInput, 'width' | 'height'> & { aspect: number }, budget: MemoryBudget): number {
+  return largestLongEdge(input.aspect, (dims) => fits(estimateMemory({ ...input, ...dims }), budget));
+}
+
+/**
+ * Why an estimate does not fit, for an OUT_OF_MEMORY message: the single-buffer limit when that is what it breaks,
+ * else the total. `subject` names what needs the memory (e.g. `its largest tensor` / `it`).
+ */
+export function shortfall(need: MemoryEstimate, budget: MemoryBudget, subject: { tensor: string; total: string }): string {
+  return budget.maxTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes
+    ? `${subject.tensor} needs ${formatBytes(need.largestTensorBytes)} but ${budget.backend} allows ${formatBytes(budget.maxTensorBytes)} per buffer`
+    : `${subject.total} about ${formatBytes(need.totalBytes)} but ${budget.backend} has ${formatBytes(budget.totalBytes)}`;
 }
 
 export const GIB = 1024 ** 3;
@@ -153,19 +166,6 @@ export function estimateForward(input: Omit<MemoryEstimateInput, 'optimizer' | '
   return { totalBytes: e.activationBytes / 2, activationBytes: e.activationBytes / 2, optimizerBytes: 0, largestTensorBytes: e.largestTensorBytes };
 }
 
-/** Largest long edge (same aspect) whose forward pass fits; 0 when not even 16 px fits. */
-export function largestForwardSize(input: Omit<MemoryEstimateInput, 'optimizer' | 'lbfgsHistory' | 'width' | 'height'> & { aspect: number }, budget: MemoryBudget): number {
-  let lo = 0;
-  let hi = 1 << 16;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    const dims = input.aspect >= 1 ? { width: mid, height: Math.max(1, Math.round(mid / input.aspect)) } : { width: Math.max(1, Math.round(mid * input.aspect)), height: mid };
-    if (fits(estimateForward({ ...input, ...dims }), budget)) lo = mid;
-    else hi = mid;
-  }
-  return lo >= 16 ? lo : 0;
-}
-
 /**
  * OUT_OF_MEMORY, naming the largest --style-size that fits, when the loss network's forward pass over a style image
  * (its Gram targets) cannot fit the engine: wasm otherwise aborts deep inside a kernel ("memory access out of
@@ -185,10 +185,8 @@ export function checkStyleFits(input: {
   const { width, height } = input.image;
   const need = estimateForward({ lossNet: input.lossNet, deepestLayer: deepest, width, height });
   if (fits(need, budget)) return;
-  const largest = largestForwardSize({ lossNet: input.lossNet, deepestLayer: deepest, aspect: width / height }, budget);
-  const limit = budget.maxTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes
-    ? `its largest feature map needs ${formatBytes(need.largestTensorBytes)} but ${input.backend} allows ${formatBytes(budget.maxTensorBytes)} per buffer`
-    : `its loss-network features need about ${formatBytes(need.totalBytes)} but ${input.backend} has ${formatBytes(budget.totalBytes)}`;
+  const largest = largestLongEdge(width / height, (dims) => fits(estimateForward({ lossNet: input.lossNet, deepestLayer: deepest, ...dims }), budget));
+  const limit = shortfall(need, budget, { tensor: 'its largest feature map', total: 'its loss-network features need' });
   const at = input.styleSize !== undefined ? ` at --style-size ${input.styleSize}` : '';
   throw new HokusaiError(
     'OUT_OF_MEMORY',
