@@ -137,6 +137,22 @@ describe('trainer resume', () => {
     loss.dispose();
   });
 
+  it('an abort from a signal handler (a macrotask) is seen after the step it arrives in, not steps later', async () => {
+    // Signal handlers run on the event loop; a step's awaits are microtasks, so the trainer must yield each step.
+    const out = await tempDir('abort-macrotask');
+    const model = TransformerNet.create(TINY, 5);
+    const loss = standInLoss();
+    const trainer = new Trainer(model, loss, data(), testIO, config(out, { checkpointEvery: 100 }), () => {});
+    const controller = new AbortController();
+    const r = await trainer.run({ signal: controller.signal, onProgress: (step) => void (step === 1 && setTimeout(() => controller.abort(), 0)) });
+    expect(r.interrupted).toBe(true);
+    expect(r.step).toBe(1);
+    expect((await listCheckpoints(out)).map((c) => c.step)).toEqual([1]);
+    trainer.dispose();
+    model.dispose();
+    loss.dispose();
+  });
+
   it('keeps only the newest K checkpoints', async () => {
     const out = await tempDir('keep');
     const r = await train(out, { iterations: 6, checkpointEvery: 1, keep: 2 });

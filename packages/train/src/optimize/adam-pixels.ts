@@ -4,7 +4,8 @@
  * units, default 10 there and here). One objective evaluation per iteration.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { yieldToEventLoop, type LbfgsResult, type Objective, type RunHooks } from './lbfgs.ts';
+import { yieldToEventLoop } from '../event-loop.ts';
+import type { LbfgsResult, Objective, RunHooks } from './lbfgs.ts';
 
 export interface AdamOptions {
   lr?: number;

@@ -10,6 +10,7 @@
  * two-loop recursion stays on the device. Memory: 2·history vectors of the image's size.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { yieldToEventLoop } from '../event-loop.ts';
 
 export interface LbfgsOptions {
   /** Number of (s, y) pairs kept (torch's history_size; jcjohnson's default 100). */
@@ -45,9 +46,6 @@ export interface RunHooks {
   /** Checked after each iteration. */
   signal?: AbortSignal;
 }
-
-/** Lets timers, signals and progress redraws run between iterations. */
-export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 export type StopReason = 'iterations' | 'evaluations' | 'gradient' | 'step' | 'loss-change' | 'direction' | 'aborted';
 

@@ -15,6 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { HokusaiError } from '@hokusai/model';
 import { Adam, concatFloat32, toFloat32, type AdamStateJson } from './adam.ts';
 import { Prefetcher } from './prefetch.ts';
+import { yieldToEventLoop } from '../event-loop.ts';
 import { DivergenceGuard, type DivergenceOptions, type DivergenceState } from './divergence.ts';
 import { MetricsLog, type MetricRecord } from './metrics.ts';
 import {
@@ -437,6 +438,8 @@ export class Trainer {
         const now = performance.now();
         const imgPerS = windowImages / Math.max(1e-9, (now - windowStart) / 1000);
         opts.onProgress?.(step, r.losses, imgPerS);
+        // The step ran synchronously: let SIGINT/SIGTERM handlers, progress redraws and the prefetcher's I/O run.
+        await yieldToEventLoop();
         const done = step >= cfg.iterations;
         const stop = opts.signal?.aborted === true;
         if (step % cfg.logEvery === 0 || done || stop) {
