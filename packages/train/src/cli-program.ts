@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InvalidArgumentError, NotFoundError } from '@hokusai/model';
-import { resolveOptions, type CommandContext, type CommandSpec } from './command.ts';
+import { kebab, resolveOptions, type CommandContext, type CommandSpec } from './command.ts';
 
 /** What the CLI needs to know about one zod field. */
 export interface FieldInfo {
@@ -98,10 +98,6 @@ export function describeField(schema: z.ZodType): FieldInfo {
     default:
       return { kind: 'other', ...base };
   }
-}
-
-export function kebab(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 function camel(key: string): string {
@@ -279,7 +275,7 @@ function addSpec(program: Command, spec: CommandSpec, ctx: CommandContext): void
     const args = actionArgs.slice(0, -2);
     const raw = await collectRaw(spec, command.opts(), args);
     const options = resolveOptions(spec.schema, raw);
-    await spec.run(options, ctx);
+    await spec.run(options, ctx, new Set(Object.keys(raw)));
   });
 }
 

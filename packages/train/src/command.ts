@@ -36,12 +36,21 @@ export interface CommandSpec<S extends z.ZodObject<any> = z.ZodObject<any>> {
   aliases?: Record<string, string>;
   /** Options that also accept a JSON config file (`--config run.json`), merged under the command line. */
   configFile?: boolean;
-  run: (options: z.infer<S>, ctx: CommandContext) => Promise<void>;
+  /**
+   * `given`: the option keys the user set (command line or `--config` file), so a command can tell an explicit
+   * value that equals the default from an unset one (presets and resumed runs must not override the former).
+   */
+  run: (options: z.infer<S>, ctx: CommandContext, given?: ReadonlySet<string>) => Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function defineCommand<S extends z.ZodObject<any>>(spec: CommandSpec<S>): CommandSpec<S> {
   return spec;
+}
+
+/** An option key as its command-line name: `styleWeight` -> `style-weight`. */
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 /** Parse options with the command's schema; a failure lists every bad option with what was expected and what arrived. */
@@ -51,7 +60,7 @@ export function resolveOptions<S extends z.ZodObject<any>>(schema: S, raw: unkno
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const key = issue.path.join('.');
-    const flag = key ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : what;
+    const flag = key ? `--${kebab(key)}` : what;
     return `${flag}: ${issue.message}`;
   });
   throw new InvalidArgumentError(`Invalid ${what}s:\n  ${lines.join('\n  ')}`);

@@ -23,6 +23,7 @@ const schema = z.object({
 
 function harness(extra: Partial<CommandSpec> = {}) {
   const calls: unknown[] = [];
+  const givens: (ReadonlySet<string> | undefined)[] = [];
   let help = '';
   let err = '';
   const spec = defineCommand({
@@ -32,8 +33,9 @@ function harness(extra: Partial<CommandSpec> = {}) {
     positionals: [{ key: 'inputs', name: 'input...', variadic: true, required: true }],
     aliases: { out: 'o' },
     configFile: true,
-    run: async (o) => {
+    run: async (o, _ctx, given) => {
       calls.push(o);
+      givens.push(given);
     },
     ...extra,
   }) as unknown as CommandSpec;
@@ -53,7 +55,7 @@ function harness(extra: Partial<CommandSpec> = {}) {
     writeErr: (s) => (err += s),
   });
   const run = (args: string[]) => program.parseAsync(['node', 'hokusai', ...args]);
-  return { calls, run, help: () => help, err: () => err };
+  return { calls, givens, run, help: () => help, err: () => err };
 }
 
 describe('describeField', () => {
@@ -82,6 +84,16 @@ describe('buildProgram', () => {
       sizes: [256],
       styleLayers: { relu1_2: 1 },
     });
+  });
+
+  it('tells the command which options were given, even one equal to its default', async () => {
+    const h = harness();
+    const dir = mkdtempSync(join(tmpdir(), 'hokusai-given-'));
+    const cfg = join(dir, 'run.json');
+    writeFileSync(cfg, JSON.stringify({ lr: 0.5 }));
+    await h.run(['go', 'a.jpg', '--steps', '100', '--backend', 'cpu', '--config', cfg]);
+    expect(h.calls[0]).toMatchObject({ steps: 100, backend: 'cpu', lr: 0.5 });
+    expect([...(h.givens[0] ?? [])].sort()).toEqual(['backend', 'inputs', 'lr', 'steps']);
   });
 
   it('parses every option kind', async () => {

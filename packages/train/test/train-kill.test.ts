@@ -80,14 +80,16 @@ describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
     expect(loaded.meta.command).toContain('hokusai train');
     loaded.net.dispose();
 
-    const resumed = await cli(['train', '--out', outB, '--resume', 'latest', '--backend', 'wasm']).done;
+    // --tv-weight cannot change in a resumed run: it is named as ignored, and the weights below prove it was.
+    const resumed = await cli(['train', '--out', outB, '--resume', 'latest', '--backend', 'wasm', '--tv-weight', '5']).done;
     expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resume: ignoring --tv-weight \(a resumed run keeps its saved options/);
     expect(resumed.stderr).toMatch(new RegExp(`resumed from .*checkpoint-${latest.step} at step ${latest.step}`));
     const final = await loadCheckpointDir(join(outB, 'final'));
     final.net.dispose();
     // meta.json keeps the command that started the run (the one to rerun) and lists the resume after it.
     expect(final.meta.command).toBe(loaded.meta.command);
-    expect(final.meta.resumedWith).toEqual([`hokusai train --out ${outB} --resume latest --backend wasm`]);
+    expect(final.meta.resumedWith).toEqual([`hokusai train --out ${outB} --resume latest --backend wasm --tv-weight 5`]);
     const wa = await finalWeights(join(outA, 'final'));
     const wb = await finalWeights(join(outB, 'final'));
     expect(wb.length).toBe(wa.length);

@@ -57,4 +57,11 @@ describe('preflight', () => {
     expect(o.width).toBe('half');
     expect(o.imageSize).toBe(128);
   });
+
+  it('an option given on the command line wins over the preset even when it equals the default', () => {
+    // --style-weight 2 is the schema default; starry-night's preset says 0.1. A user who typed 2 gets 2.
+    const o = applyPreset(trainSchema.parse({ preset: 'starry-night', styleWeight: 2 }), new Set(['preset', 'styleWeight']));
+    expect(o.styleWeight).toBe(2);
+    expect(applyPreset(trainSchema.parse({ preset: 'starry-night' }), new Set(['preset'])).styleWeight).toBe(0.1);
+  });
 });

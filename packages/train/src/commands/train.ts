@@ -20,7 +20,7 @@ import {
 } from '@hokusai/model';
 import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
 import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, loadLossWeights, readImage, saveCheckpointDir, writeImage } from '@hokusai/node';
-import { defineCommand, type CommandContext } from '../command.ts';
+import { defineCommand, kebab, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { trainSchema, type TrainOptions } from '../train/options.ts';
@@ -46,20 +46,28 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Preset values fill every option still at its default (explicit options win). */
-export function applyPreset(options: TrainOptions): TrainOptions {
+/** Keys whose value differs from the default: what counts as given when options come from code, not the CLI. */
+function offDefault(options: TrainOptions): Set<string> {
+  const d = defaults() as Record<string, unknown>;
+  return new Set(Object.entries(options).filter(([k, v]) => !same(v, d[k])).map(([k]) => k));
+}
+
+/**
+ * Preset values fill every option the user did not give (`given`, from the CLI); an explicit value wins even
+ * when it equals the default (`--style-weight 2` with a preset whose style weight is 0.1 trains with 2).
+ */
+export function applyPreset(options: TrainOptions, given: ReadonlySet<string> = offDefault(options)): TrainOptions {
   if (!options.preset) return options;
   const preset = PRESETS[options.preset];
-  const d = defaults() as Record<string, unknown>;
   const out = { ...options } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(preset.options)) if (same(out[k], d[k])) out[k] = v;
+  for (const [k, v] of Object.entries(preset.options)) if (!given.has(k)) out[k] = v;
   if (options.style.length === 0) out.style = [join(SHARED_STYLES, preset.style)];
   out.name ??= options.preset;
   return trainSchema.parse(out);
 }
 
 /** On resume, the run's saved options are used except the few a resumed run may change. */
-async function applyResume(options: TrainOptions, ctx: CommandContext): Promise<{ options: TrainOptions; dir: string | null }> {
+async function applyResume(options: TrainOptions, ctx: CommandContext, given: ReadonlySet<string>): Promise<{ options: TrainOptions; dir: string | null }> {
   if (!options.resume) return { options, dir: null };
   const dir = await resolveResume(options.out, options.resume);
   const savedPath = join(options.out, 'config.json');
@@ -68,13 +76,12 @@ async function applyResume(options: TrainOptions, ctx: CommandContext): Promise<
     ctx.log(`resume: no ${savedPath}; using the options given on this command line`);
     return { options, dir };
   }
-  const d = defaults() as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...saved };
-  const given = options as Record<string, unknown>;
-  for (const k of RESUME_OVERRIDABLE) if (given[k] !== undefined && (!same(given[k], d[k]) || k === 'out' || k === 'resume')) merged[k] = given[k];
-  const changed = Object.keys(given).filter((k) => !RESUME_OVERRIDABLE.has(k) && !same(given[k], d[k]) && !same(given[k], saved[k]));
+  const values = options as Record<string, unknown>;
+  for (const k of RESUME_OVERRIDABLE) if (values[k] !== undefined && (given.has(k) || k === 'out' || k === 'resume')) merged[k] = values[k];
+  const changed = [...given].filter((k) => !RESUME_OVERRIDABLE.has(k) && !same(values[k], saved[k]));
   if (changed.length > 0) {
-    ctx.log(`resume: ignoring ${changed.map((k) => `--${k}`).join(', ')} (a resumed run keeps its saved options: ${savedPath})`);
+    ctx.log(`resume: ignoring ${changed.map((k) => `--${kebab(k)}`).join(', ')} (a resumed run keeps its saved options: ${savedPath})`);
   }
   return { options: trainSchema.parse(merged), dir };
 }
@@ -154,9 +161,9 @@ async function provenance(
   };
 }
 
-export async function runTrain(input: TrainOptions, ctx: CommandContext): Promise<void> {
-  let options = applyPreset(input);
-  const resumed = await applyResume(options, ctx);
+export async function runTrain(input: TrainOptions, ctx: CommandContext, given: ReadonlySet<string> = offDefault(input)): Promise<void> {
+  let options = applyPreset(input, given);
+  const resumed = await applyResume(options, ctx, given);
   options = resumed.options;
   if (options.styleBlend.length > 0 && options.styleBlend.length !== options.style.length) {
     throw new InvalidArgumentError(`--style-blend: expected one weight per --style (${options.style.length}), got ${options.styleBlend.length}`);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '@hokusai/model';
+import { kebab } from '../command.ts';
 
 export interface Sweep {
   key: string;
@@ -18,7 +19,6 @@ export interface SweepRun {
 }
 
 const camel = (k: string): string => k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 function baseType(s: z.ZodType): string {
   let t = s as unknown as { def: { type: string; innerType?: unknown } };
