@@ -64,4 +64,9 @@ describe('preflight', () => {
     expect(o.styleWeight).toBe(2);
     expect(applyPreset(trainSchema.parse({ preset: 'starry-night' }), new Set(['preset'])).styleWeight).toBe(0.1);
   });
+
+  it('--scale-augment reaches the scale a 128² network is applied at (3 for 512 px outputs), not beyond 4', () => {
+    expect(trainSchema.parse({ scaleAugment: 3 }).scaleAugment).toBe(3);
+    expect(trainSchema.safeParse({ scaleAugment: 4.5 }).error?.issues[0]?.message).toMatch(/<=4/);
+  });
 });

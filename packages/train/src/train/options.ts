@@ -20,7 +20,7 @@ export const trainSchema = z.object({
   styleSize: z.number().int().min(16).default(256).describe('style images are resized to this longer side'),
   dataset: z.string().default('datasets/coco2014/train2014').describe('folder tree of JPEG/PNG/WebP training images'),
   imageSize: z.number().int().min(16).default(256).describe('training crop size (pixels)'),
-  scaleAugment: z.number().min(1).max(2).default(1).describe('random scale augmentation: shorter side × U(1, x) before cropping (1 = off)'),
+  scaleAugment: z.number().min(1).max(4).default(1).describe('random scale augmentation: shorter side × U(1, x) before cropping (1 = off; up to 4: photos at the scale the network will be applied at, e.g. 3 for 128² crops and 512 px outputs)'),
   flip: z.boolean().default(true).describe('random horizontal flips'),
   jitter: z
     .number()
