@@ -60,8 +60,8 @@ export const PRESETS: Record<PresetName, Preset> = {
     style: 'starry_night_van_gogh.jpg',
     // Its Gram targets are ~8× further from photos' than the others': a fifth of their style weight balances it.
     // The first bundled network: these options for 651 steps, then --tv-weight 6 for 321 (it painted a lattice).
-    // The bundled one now is a chain of ten runs, each fine-tuning the last (style blur, input noise, relu3_3 ×10, the painting at
-    // 384 px): its meta.json and checkpoints/README.md list every command.
+    // The bundled one now is a chain of ten runs, each fine-tuning the last (style blur, input noise, relu3_3 ×10,
+    // the painting at 384 px): its meta.json and checkpoints/README.md list every command.
     options: { ...CPU_RUN, styleSize: 1024, styleWeight: 0.1, iterations: 651 },
   },
   wanderer: {
