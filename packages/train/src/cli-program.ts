@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InvalidArgumentError, NotFoundError } from '@hokusai/model';
-import { kebab, resolveOptions, type CommandContext, type CommandSpec } from './command.ts';
+import { camel, kebab, resolveOptions, type CommandContext, type CommandSpec } from './command.ts';
 
 /** What the CLI needs to know about one zod field. */
 export interface FieldInfo {
@@ -98,10 +98,6 @@ export function describeField(schema: z.ZodType): FieldInfo {
     default:
       return { kind: 'other', ...base };
   }
-}
-
-function camel(key: string): string {
-  return key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 function formatDefault(v: unknown): string {

@@ -53,6 +53,11 @@ export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/** A command-line name as its option key: `style-weight` -> `styleWeight` (camelCase passes through). */
+export function camel(key: string): string {
+  return key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** Parse options with the command's schema; a failure lists every bad option with what was expected and what arrived. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function resolveOptions<S extends z.ZodObject<any>>(schema: S, raw: unknown, what = 'option'): z.infer<S> {

@@ -117,7 +117,7 @@ export function largestFittingSize(input: Omit<MemoryEstimateInput, 'width' | 'h
 
 /**
  * Why an estimate does not fit, for an OUT_OF_MEMORY message: the single-buffer limit when that is what it breaks,
- * else the total. `subject` names what needs the memory (e.g. `its largest tensor` / `it`).
+ * else the total. `subject` starts each phrase (e.g. `its largest tensor` / `it needs`).
  */
 export function shortfall(need: MemoryEstimate, budget: MemoryBudget, subject: { tensor: string; total: string }): string {
   return budget.maxTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '@hokusai/model';
-import { kebab } from '../command.ts';
+import { camel, kebab } from '../command.ts';
 
 export interface Sweep {
   key: string;
@@ -17,8 +17,6 @@ export interface SweepRun {
   /** Short label, e.g. `style-weight=1e3 iterations=300`. */
   label: string;
 }
-
-const camel = (k: string): string => k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 function baseType(s: z.ZodType): string {
   let t = s as unknown as { def: { type: string; innerType?: unknown } };
