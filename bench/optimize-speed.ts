@@ -3,7 +3,7 @@
 // since an iteration may take more than one. Real weights and images from ../shared.
 // Usage: npx tsx bench/optimize-speed.ts [--backends wasm,webgpu,cpu] [--sizes 256,512] [--iterations 3]
 //        --iterations 0 --evals N: time N objective evaluations only (no L-BFGS; the cheap way to measure a slow
-//        backend: the first L-BFGS iteration alone costs 8-9 evaluations, later ones ~1.2)
+//        backend: an L-BFGS iteration costs ~1.2 evaluations, the first one 1-3)
 import { readFile } from 'node:fs/promises';
 import { fmtMs, list, parseArgs, printTable } from './bench-util.ts';
 

@@ -28,6 +28,7 @@ const tf = await import('@tensorflow/tfjs-core');
 const { readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage } = await import('@hokusai/node');
 const { runOptimization, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } = await import('../packages/train/src/optimize/optimize.ts');
+const { FIRST_STEP_LOSS_FRACTION } = await import('../packages/train/src/optimize/lbfgs.ts');
 const { planLevels, resizeImage, dimsForLongEdge } = await import('../packages/train/src/optimize/multiscale.ts');
 type Settings = import('../packages/train/src/optimize/optimize.ts').OptimizeSettings;
 
@@ -91,6 +92,8 @@ await writeFile(
     maxEvals: Math.floor(settings.iterations * 1.25) + 25, // = Lbfgs's default
     history: settings.lbfgsHistory,
     lineSearch: settings.lineSearch,
+    // Lbfgs's first trial step with strong Wolfe (lbfgs.ts header); torch_optimize.py reproduces it.
+    firstStepLossFraction: settings.lineSearch === 'strong-wolfe' ? FIRST_STEP_LOSS_FRACTION : 0,
     lr: settings.lr,
     threads: 2,
   }),

@@ -5,7 +5,10 @@ in PyTorch (Debian python3-torch, CPU), used by bench/optimize-vs-torch.ts. Not 
 Same everything as packages/train/src/optimize/optimize.ts + @hokusai/losses: VGG19 from the Keras notop .h5
 (BGR, caffe mean, 3x3 same convs, 2x2 'valid' pooling), content loss mean((F_y - F_c)^2), Gram F^T F / (C H W),
 style loss mean((G_y - G_s)^2) per layer, TV mean(dx^2) + mean(dy^2); weighted total. The optimiser is
-torch.optim.LBFGS (lr, history, strong-Wolfe, max_eval as given), one `step` for all iterations. Inputs (content,
+torch.optim.LBFGS (lr, history, strong-Wolfe, max_eval as given). Our Lbfgs starts its first line search at
+0.1*f/|g|^2 instead of torch's min(1, 1/|g|_1)*lr (lbfgs.ts says why): with firstStepLossFraction > 0 the first
+iteration is a `step` whose lr makes torch's rule give that step, then one `step` for the rest (torch keeps its
+state, history included, across calls). Inputs (content,
 style, initial image, already resized by the TypeScript side so both start from identical pixels) come as raw
 float32 HWC RGB 0-255 files in a directory with a settings.json; prints a JSON result on stdout.
 
@@ -123,6 +126,21 @@ def main():
         return loss
 
     t0 = time.time()
+    fraction = s.get("firstStepLossFraction", 0)
+    group = opt.param_groups[0]
+    if fraction > 0 and s["iterations"] > 1:
+        loss = closure()
+        g = x.grad.detach().flatten()
+        first = fraction * float(loss) / float(g @ g) * s["lr"]
+        l1 = float(g.abs().sum())
+        group["lr"] = first * l1 if l1 > 1 else first  # torch's first step: min(1, 1/l1) * lr
+        group["max_iter"] = 1
+        opt.step(closure)
+        group["lr"] = s["lr"]
+        group["max_iter"] = s["iterations"] - 1
+        group["max_eval"] = s["maxEvals"] - evals[0]
+        # Both step calls start by evaluating the current point: the two repeats are not counted.
+        evals[0] -= 2
     opt.step(closure)
     seconds = time.time() - t0
     with torch.no_grad():

@@ -54,6 +54,25 @@ describe('Lbfgs', () => {
     });
   }
 
+  it.each([
+    // 'loss-fraction': the step whose linear prediction removes 10% of f: 0.1·f/‖g‖² = 0.1·n/(4n) = 0.025.
+    ['loss-fraction', 'strong-wolfe', 1 - 2 * 0.025],
+    // torch's: min(1, 1/‖g‖₁) = 1/(2n); also what 'loss-fraction' falls back to without a line search.
+    ['torch', 'strong-wolfe', 1 - 2 / 64],
+    ['loss-fraction', 'none', 1 - 2 / 64],
+  ] as const)('first trial step %s (%s) on f = ‖x‖² from ones(32)', async (firstStep, lineSearch, expected) => {
+    const points: number[][] = [];
+    const obj: Objective = async (x) => {
+      points.push(Array.from(x.dataSync()));
+      const loss = tf.tidy(() => tf.sum(tf.square(x)).dataSync()[0] as number);
+      return { loss, grad: tf.tidy(() => tf.mul(x, 2) as tf.Tensor1D) };
+    };
+    const x0 = tf.ones([32]) as tf.Tensor1D;
+    const res = await new Lbfgs({ firstStep, lineSearch }).run(obj, x0, 2);
+    for (const v of points[1] as number[]) expect(v).toBeCloseTo(expected, 6);
+    tf.dispose([x0, res.x]);
+  });
+
   it('solves a badly conditioned quadratic in few iterations and reports progress', async () => {
     const n = 50;
     const scales = tf.tensor1d(Array.from({ length: n }, (_, i) => 10 ** ((4 * i) / (n - 1))));
