@@ -128,7 +128,7 @@ def main():
     t0 = time.time()
     fraction = s.get("firstStepLossFraction", 0)
     group = opt.param_groups[0]
-    if fraction > 0 and s["iterations"] > 1:
+    if fraction > 0:
         loss = closure()
         g = x.grad.detach().flatten()
         first = fraction * float(loss) / float(g @ g) * s["lr"]
@@ -136,12 +136,15 @@ def main():
         group["lr"] = first * l1 if l1 > 1 else first  # torch's first step: min(1, 1/l1) * lr
         group["max_iter"] = 1
         opt.step(closure)
-        group["lr"] = s["lr"]
-        group["max_iter"] = s["iterations"] - 1
-        group["max_eval"] = s["maxEvals"] - evals[0]
-        # Both step calls start by evaluating the current point: the two repeats are not counted.
-        evals[0] -= 2
-    opt.step(closure)
+        evals[0] -= 1  # step() starts by evaluating the point closure() just did
+        if s["iterations"] > 1:
+            group["lr"] = s["lr"]
+            group["max_iter"] = s["iterations"] - 1
+            group["max_eval"] = s["maxEvals"] - evals[0]
+            opt.step(closure)
+            evals[0] -= 1  # the same: the line search already evaluated it
+    else:
+        opt.step(closure)
     seconds = time.time() - t0
     with torch.no_grad():
         final = [float(v) for v in terms(x)]
