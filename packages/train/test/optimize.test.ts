@@ -187,6 +187,9 @@ describe('optimize on real weights', () => {
       expect(Math.max(...gaps)).toBeLessThan(1e-5);
     }, 900_000);
 
+    // The literal check. It FAILS here (2026-11-30: wasm 4.8006e6, webgpu 4.7027e6, 2.04%): past iteration
+    // ~10 the runs are different paintings and their losses differ by L-BFGS's own spread, which a same-backend
+    // control shows as well (bench/optimize-backends.ts, docs/optimize.md "Same run, two backends").
     it.skipIf(!SLOW)('same run at 128 px, 50 iterations, within 1% (HOKUSAI_SLOW_TESTS=1)', async () => {
       await initBackend('webgpu');
       const b = await run({});
