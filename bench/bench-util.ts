@@ -4,6 +4,13 @@ import { register } from 'node:module';
 
 register('../packages/train/bin/resolve-hooks.mjs', import.meta.url);
 
+/** Default inputs of the benches that need real data: ../shared's VGG19 weights, a photo and a painting. */
+export const SHARED_INPUTS = {
+  weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
+  content: '../shared/images/content/kodim23.png',
+  style: '../shared/images/styles/starry_night_van_gogh.jpg',
+} as const;
+
 export type BenchBackend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 export function parseArgs(defaults: Record<string, string>): Record<string, string> {

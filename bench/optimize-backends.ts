@@ -7,7 +7,7 @@
 // Usage: npx tsx bench/optimize-backends.ts [--backends wasm,webgpu] [--size 128] [--iterations 50] [--seeds 1,2,3]
 //        [--perturb 3e-7]
 import { readFile } from 'node:fs/promises';
-import { list, median, parseArgs, printTable } from './bench-util.ts';
+import { list, median, parseArgs, printTable, SHARED_INPUTS } from './bench-util.ts';
 
 const args = parseArgs({
   backends: 'wasm,webgpu',
@@ -15,9 +15,7 @@ const args = parseArgs({
   iterations: '50',
   seeds: '1,2,3',
   perturb: '3e-7',
-  weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
-  content: '../shared/images/content/kodim23.png',
-  style: '../shared/images/styles/starry_night_van_gogh.jpg',
+  ...SHARED_INPUTS,
 });
 const tf = await import('@tensorflow/tfjs-core');
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');

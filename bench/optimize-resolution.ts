@@ -9,7 +9,7 @@
 //        [--backend wasm]   (the large size must fit the engine: wasm's 4 GB heap holds at most ~750 px)
 //        (on a 2-core machine use e.g. --small 128 --large 256: the same scheme at a quarter of the size)
 import { readFile } from 'node:fs/promises';
-import { parseArgs, printTable } from './bench-util.ts';
+import { parseArgs, printTable, SHARED_INPUTS } from './bench-util.ts';
 
 const args = parseArgs({
   small: '512',
@@ -19,9 +19,7 @@ const args = parseArgs({
   init: 'content',
   backend: 'wasm',
   'style-weight': '1000',
-  weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
-  content: '../shared/images/content/kodim23.png',
-  style: '../shared/images/styles/starry_night_van_gogh.jpg',
+  ...SHARED_INPUTS,
   out: '',
 });
 const tf = await import('@tensorflow/tfjs-core');

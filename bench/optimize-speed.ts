@@ -5,16 +5,14 @@
 //        --iterations 0 --evals N: time N objective evaluations only (no L-BFGS; the cheap way to measure a slow
 //        backend: an L-BFGS iteration costs ~1.2 evaluations, the first one 1-3)
 import { readFile } from 'node:fs/promises';
-import { fmtMs, list, parseArgs, printTable } from './bench-util.ts';
+import { fmtMs, list, parseArgs, printTable, SHARED_INPUTS } from './bench-util.ts';
 
 const args = parseArgs({
   backends: 'wasm,webgpu',
   sizes: '256,512',
   iterations: '3',
   evals: '2',
-  weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
-  content: '../shared/images/content/kodim23.png',
-  style: '../shared/images/styles/starry_night_van_gogh.jpg',
+  ...SHARED_INPUTS,
 });
 const tf = await import('@tensorflow/tfjs-core');
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from './bench-util.ts';
+import { parseArgs, SHARED_INPUTS } from './bench-util.ts';
 
 const args = parseArgs({
   backend: 'wasm',
@@ -19,9 +19,7 @@ const args = parseArgs({
   'style-weight': '100',
   'content-weight': '1',
   'tv-weight': '0',
-  content: '../shared/images/content/kodim23.png',
-  style: '../shared/images/styles/starry_night_van_gogh.jpg',
-  weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
+  ...SHARED_INPUTS,
   seed: '1',
 });
 const tf = await import('@tensorflow/tfjs-core');

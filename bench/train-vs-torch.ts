@@ -8,7 +8,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, list, median } from './bench-util.ts';
+import { parseArgs, list, median, SHARED_INPUTS } from './bench-util.ts';
 
 const args = parseArgs({
   backends: 'wasm',
@@ -17,7 +17,7 @@ const args = parseArgs({
   width: 'full',
   steps: '3',
   threads: '2',
-  weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
+  weights: SHARED_INPUTS.weights,
 });
 const tf = await import('@tensorflow/tfjs-core');
 await import('../packages/train/src/train/tfjs-op-handler.ts');

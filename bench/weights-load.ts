@@ -4,9 +4,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmtMs, parseArgs, printTable } from './bench-util.ts';
+import { fmtMs, parseArgs, printTable, SHARED_INPUTS } from './bench-util.ts';
 
-const args = parseArgs({ weights: '../shared/weights/vgg19-keras/vgg19_notop.h5', runs: '3' });
+const args = parseArgs({ weights: SHARED_INPUTS.weights, runs: '3' });
 const { readKerasVggH5, parseVggWeights, serializeVggWeights } = await import('@hokusai/losses');
 const { loadLossWeights, importLossWeights } = await import('@hokusai/node');
 const runs = Number(args['runs']);
