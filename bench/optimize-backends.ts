@@ -20,7 +20,7 @@ const args = parseArgs({
 const tf = await import('@tensorflow/tfjs-core');
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage } = await import('@hokusai/node');
-const { PixelObjective, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } = await import('../packages/train/src/optimize/optimize.ts');
+const { PixelObjective, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
 const { Lbfgs } = await import('../packages/train/src/optimize/lbfgs.ts');
 const { planLevels, resizeImage, dimsForLongEdge } = await import('../packages/train/src/optimize/multiscale.ts');
 type Objective = import('../packages/train/src/optimize/lbfgs.ts').Objective;
@@ -40,9 +40,8 @@ if (!level) throw new Error('no level');
 /** Loss after each iteration of the issue's run (noise start `seed`, Gatys layers, style weight 100, m = 100). */
 async function run(backend: 'wasm' | 'webgpu', seed: number, perturb: number): Promise<number[]> {
   await initBackend(backend);
-  const toT = (img: { data: Uint8Array; width: number; height: number }) => tf.tensor4d(Float32Array.from(img.data), [1, img.height, img.width, 3]);
-  const cFull = toT(content);
-  const sFull = toT(style);
+  const cFull = toTensor(content);
+  const sFull = toTensor(style);
   const c = resizeImage(cFull, level!.height, level!.width);
   const sd = dimsForLongEdge(style.width, style.height, level!.styleLongEdge);
   const s = resizeImage(sFull, sd.height, sd.width);

@@ -26,7 +26,7 @@ const tf = await import('@tensorflow/tfjs-core');
 const sharp = (await import('sharp')).default;
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage, writeImage } = await import('@hokusai/node');
-const { runOptimization, PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } = await import('../packages/train/src/optimize/optimize.ts');
+const { runOptimization, PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
 const { dimsForLongEdge, resizeImage } = await import('../packages/train/src/optimize/multiscale.ts');
 type Settings = import('../packages/train/src/optimize/optimize.ts').OptimizeSettings;
 type Img = { data: Uint8Array; width: number; height: number };
@@ -110,12 +110,11 @@ function ssim(a: Img, b: Img): number {
 /** Weighted style and content loss of `img` at its size, style image at the same long edge (matched scale). */
 async function lossesAtSmall(img: Img): Promise<{ style: number; content: number }> {
   const loss = PerceptualLoss.fromWeights(weights, { contentLayers: GATYS_CONTENT_LAYERS, styleLayers: GATYS_STYLE_LAYERS, contentWeight: 1, styleWeight: base.styleWeight, tvWeight: 0 });
-  const toT = (m: Img) => tf.tensor4d(Float32Array.from(m.data), [1, m.height, m.width, 3]);
   const sd = dimsForLongEdge(style.width, style.height, Math.max(img.width, img.height));
-  const sFull = toT(style);
+  const sFull = toTensor(style);
   const s = tf.tidy(() => tf.squeeze(resizeImage(sFull, sd.height, sd.width), [0]) as import('@tensorflow/tfjs-core').Tensor3D);
   loss.setStyle([{ image: s, weight: 1 }]);
-  const cFull = toT(content);
+  const cFull = toTensor(content);
   const c = resizeImage(cFull, img.height, img.width);
   const objective = new PixelObjective(loss, c);
   const x = tf.tensor1d(Float32Array.from(img.data));

@@ -17,7 +17,7 @@ const args = parseArgs({
 const tf = await import('@tensorflow/tfjs-core');
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage } = await import('@hokusai/node');
-const { PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } = await import('../packages/train/src/optimize/optimize.ts');
+const { PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
 const { Lbfgs } = await import('../packages/train/src/optimize/lbfgs.ts');
 const { resizeImage } = await import('../packages/train/src/optimize/multiscale.ts');
 
@@ -39,9 +39,8 @@ for (const name of list(args['backends'] as string)) {
   }
   for (const size of list(args['sizes'] as string).map(Number)) {
     const loss = PerceptualLoss.fromWeights(weights, { contentLayers: GATYS_CONTENT_LAYERS, styleLayers: GATYS_STYLE_LAYERS, contentWeight: 1, styleWeight: 100, tvWeight: 0 });
-    const toT = (img: { data: Uint8Array; width: number; height: number }) => tf.tensor4d(Float32Array.from(img.data), [1, img.height, img.width, 3]);
-    const cFull = toT(content);
-    const sFull = toT(style);
+    const cFull = toTensor(content);
+    const sFull = toTensor(style);
     const c = resizeImage(cFull, size, size);
     const s = tf.tidy(() => tf.squeeze(resizeImage(sFull, size, size), [0]) as import('@tensorflow/tfjs-core').Tensor3D);
     loss.setStyle([{ image: s, weight: 1 }]);

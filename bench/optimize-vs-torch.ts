@@ -25,7 +25,7 @@ const args = parseArgs({
 const tf = await import('@tensorflow/tfjs-core');
 const { readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage } = await import('@hokusai/node');
-const { runOptimization, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } = await import('../packages/train/src/optimize/optimize.ts');
+const { runOptimization, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
 const { FIRST_STEP_LOSS_FRACTION } = await import('../packages/train/src/optimize/lbfgs.ts');
 const { planLevels, resizeImage, dimsForLongEdge } = await import('../packages/train/src/optimize/multiscale.ts');
 type Settings = import('../packages/train/src/optimize/optimize.ts').OptimizeSettings;
@@ -60,9 +60,8 @@ const settings: Settings = {
 const [level] = planLevels({ contentWidth: content.width, contentHeight: content.height, size, scales: 1, styleScale: 1, iterations: settings.iterations });
 if (!level) throw new Error('no level');
 const dir = await mkdtemp(join(tmpdir(), 'hokusai-vs-torch-'));
-const toT = (img: { data: Uint8Array; width: number; height: number }) => tf.tensor4d(Float32Array.from(img.data), [1, img.height, img.width, 3]);
-const cFull = toT(content);
-const sFull = toT(style);
+const cFull = toTensor(content);
+const sFull = toTensor(style);
 const c = resizeImage(cFull, level.height, level.width);
 const sd = dimsForLongEdge(style.width, style.height, level.styleLongEdge);
 const s = resizeImage(sFull, sd.height, sd.width);

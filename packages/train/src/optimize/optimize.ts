@@ -202,7 +202,8 @@ export class PixelObjective {
   }
 }
 
-function toTensor(img: PixelImage): tf.Tensor4D {
+/** An image as a [1, H, W, 3] float32 tensor of 0–255 values. */
+export function toTensor(img: PixelImage): tf.Tensor4D {
   const data = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
   return tf.tensor4d(data, [1, img.height, img.width, 3]);
 }
