@@ -1,0 +1,6 @@
+/**
+ * @hokusai/engine: Hokusai's own WebGPU engine for the Johnson et al. 2016 transformation network and its VGG
+ * perceptual loss (inference and training), running under Dawn in Node and in browsers. The tfjs path stays the
+ * reference; this engine is checked against it (see test/).
+ */
+export { GpuContext, STORAGE_USAGE, type Dispatch, type GpuCounters } from './gpu-context.ts';
