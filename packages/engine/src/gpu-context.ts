@@ -20,6 +20,9 @@ export interface GpuCounters {
   bytesRead: number;
 }
 
+/** A whole buffer, or a range of one (offset and size in bytes). */
+export type Binding = GPUBuffer | GPUBufferBinding;
+
 /** One recorded compute dispatch: a pipeline, its bind group (group 0) and the workgroup counts. */
 export interface Dispatch {
   readonly label: string;
@@ -69,18 +72,21 @@ export class GpuContext {
     return p;
   }
 
-  /** A bind group for group 0 whose binding i is `buffers[i]` (whole buffer). */
-  bindGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], label = 'bind group'): GPUBindGroup {
+  /**
+   * A bind group for group 0 whose binding i is `buffers[i]`: a whole buffer, or a range of one
+   * (`{ buffer, offset, size }`, offset a multiple of the device's minStorageBufferOffsetAlignment, 256 bytes).
+   */
+  bindGroup(pipeline: GPUComputePipeline, buffers: readonly Binding[], label = 'bind group'): GPUBindGroup {
     this.counters.bindGroupsCreated++;
     return this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
       label,
     });
   }
 
   /** Pipeline + bind group + workgroup counts: everything a step needs to record this kernel. */
-  dispatch(label: string, code: string, buffers: readonly GPUBuffer[], workgroups: readonly [number, number?, number?]): Dispatch {
+  dispatch(label: string, code: string, buffers: readonly Binding[], workgroups: readonly [number, number?, number?]): Dispatch {
     const pipeline = this.pipeline(code, label);
     return {
       label,

@@ -3,4 +3,4 @@
  * perceptual loss (inference and training), running under Dawn in Node and in browsers. The tfjs path stays the
  * reference; this engine is checked against it (see test/).
  */
-export { GpuContext, STORAGE_USAGE, type Dispatch, type GpuCounters } from './gpu-context.ts';
+export { GpuContext, STORAGE_USAGE, type Binding, type Dispatch, type GpuCounters } from './gpu-context.ts';
