@@ -10,9 +10,13 @@
  * between the two renames, and then the old checkpoint sits complete in `.NAME.old-…`. `recoverCheckpointDir`
  * (called by every load) puts such a leftover back and removes leftovers of dead writers (their PID is in the name;
  * folders of live processes are never touched). Hidden names keep leftovers out of checkpoint listings.
+ * A missing checkpoint is a NOT_FOUND that lists the checkpoints there are (the bundled styles of the repository's
+ * `checkpoints/` and the siblings of the folder asked for).
  */
+import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import {
   CHECKPOINT_FILES,
@@ -164,11 +168,62 @@ async function readPart(dir: string, name: string): Promise<Buffer> {
   }
 }
 
+/**
+ * The bundled styles' folder: `checkpoints/` of the repository (or installed package) this module belongs to,
+ * found by walking up from this file to the folder whose package.json names the workspace root.
+ */
+export function bundledCheckpointsDir(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'checkpoints')) && existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'packages'))) {
+      return join(dir, 'checkpoints');
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Names of the non-hidden subfolders of `folder` that hold a model.json, sorted; [] when it cannot be read. */
+export async function listCheckpointDirs(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+  const hasModel = async (n: string): Promise<boolean> =>
+    (await stat(join(folder, n, CHECKPOINT_FILES.model)).catch(() => null))?.isFile() === true;
+  const found = await Promise.all(names.map(async (n) => ((await hasModel(n)) ? n : null)));
+  return found.filter((n): n is string => n !== null).sort();
+}
+
+/** `folder` as the user would type it: relative to the working directory when below it, else absolute. */
+function shown(folder: string): string {
+  const rel = relative(process.cwd(), folder);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? folder : rel;
+}
+
+/**
+ * The NOT_FOUND for a checkpoint folder that does not exist, listing what does: the bundled styles and, when the
+ * parent folder of `dir` holds checkpoints too (e.g. `out/` of several runs), those.
+ */
+export async function checkpointNotFoundError(dir: string, label = 'checkpoint'): Promise<NotFoundError> {
+  const bundledDir = bundledCheckpointsDir();
+  const bundled = bundledDir === undefined ? [] : await listCheckpointDirs(bundledDir);
+  const parent = dirname(resolve(dir));
+  const siblings = bundledDir !== undefined && parent === resolve(bundledDir) ? [] : await listCheckpointDirs(parent);
+  const known: string[] = [];
+  if (bundled.length > 0 && bundledDir !== undefined) known.push(`bundled styles in ${shown(bundledDir)}/: ${bundled.join(', ')}`);
+  if (siblings.length > 0) known.push(`checkpoints in ${shown(parent)}/: ${siblings.join(', ')}`);
+  return new NotFoundError(
+    `no ${label} at '${dir}' (expected a folder with ${CHECKPOINT_FILE_NAMES.join(', ')})` +
+      (known.length > 0 ? `; ${known.join('; ')}` : '; no checkpoints found next to it either'),
+    { details: { path: dir, bundled, siblings } },
+  );
+}
+
 async function checkFolder(dir: string): Promise<string> {
   const recovered = await recoverCheckpointDir(dir);
   const from = recovered === resolve(dir) ? dir : recovered;
   const s = await stat(from).catch(() => null);
-  if (s === null) throw new NotFoundError(`checkpoint "${dir}": no such folder`);
+  if (s === null) throw await checkpointNotFoundError(dir);
   if (!s.isDirectory()) {
     throw new CheckpointError(`checkpoint "${dir}": expected a folder with ${CHECKPOINT_FILE_NAMES.join(', ')}, got a file`);
   }

@@ -1,7 +1,15 @@
 // Public entry of @hokusai/node.
 export { writeFileAtomic } from './atomic-file.ts';
-// Checkpoint folders: atomic, crash-safe save; load repairs an interrupted save (checkpoint-store.ts).
-export { saveCheckpointDir, loadCheckpointDir, readCheckpointMeta, recoverCheckpointDir } from './checkpoint-store.ts';
+// Checkpoint folders: atomic, crash-safe save; load repairs an interrupted save; a missing one lists those that exist.
+export {
+  saveCheckpointDir,
+  loadCheckpointDir,
+  readCheckpointMeta,
+  recoverCheckpointDir,
+  checkpointNotFoundError,
+  listCheckpointDirs,
+  bundledCheckpointsDir,
+} from './checkpoint-store.ts';
 export {
   readImage,
   probeImage,

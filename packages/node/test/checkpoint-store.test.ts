@@ -1,6 +1,7 @@
 // Crash safety of checkpoint-store.ts: the states a kill can leave at each step of saveCheckpointDir (partial temp
 // folder; old checkpoint moved aside but new one not yet renamed in; old one not yet removed) must load as either
-// the old or the new checkpoint, and leftovers of dead writers are cleaned up; readCheckpointMeta; clear errors.
+// the old or the new checkpoint, and leftovers of dead writers are cleaned up; readCheckpointMeta; clear errors
+// (a missing checkpoint lists the bundled styles and its sibling checkpoints).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,15 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { HokusaiError, TransformerNet, defaultCheckpointMeta, serializeCheckpoint, type CheckpointFiles, type NetConfig } from '@hokusai/model';
-import { loadCheckpointDir, readCheckpointMeta, recoverCheckpointDir, saveCheckpointDir } from '../src/index.ts';
+import {
+  bundledCheckpointsDir,
+  checkpointNotFoundError,
+  listCheckpointDirs,
+  loadCheckpointDir,
+  readCheckpointMeta,
+  recoverCheckpointDir,
+  saveCheckpointDir,
+} from '../src/index.ts';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 6, 8], residualBlocks: 1 };
 /** Above Linux's maximum pid_max (2^22), so never a live process. */
@@ -144,6 +153,37 @@ describe('checkpoint store crash safety', () => {
     const missing = await error(loadCheckpointDir(copy));
     expect(missing.message).toMatch(/expected model\.json .* it is missing/);
     expect((await error(readCheckpointMeta(join(root, 'none')))).code).toBe('NOT_FOUND');
+  });
+
+  it('a missing checkpoint is a NOT_FOUND listing the bundled styles', async () => {
+    const bundledDir = bundledCheckpointsDir();
+    expect(bundledDir).toBe(join(import.meta.dirname, '..', '..', '..', 'checkpoints'));
+    const bundled = readdirSync(bundledDir as string).filter((n) => existsSync(join(bundledDir as string, n, 'model.json')));
+    expect(bundled.length).toBeGreaterThan(0);
+    expect(await listCheckpointDirs(bundledDir as string)).toEqual(bundled.sort());
+    const wave = join(bundledDir as string, 'no-such-style');
+    for (const e of [await error(loadCheckpointDir(wave)), await error(readCheckpointMeta(wave))]) {
+      expect(e.code).toBe('NOT_FOUND');
+      expect(e.message).toContain(`no checkpoint at '${wave}' (expected a folder with model.json, weights.bin, meta.json)`);
+      expect(e.message).toContain(`bundled styles in checkpoints/: ${bundled.join(', ')}`);
+      expect(e.message).not.toContain('checkpoints in'); // the parent is the bundled folder: listed once
+    }
+  });
+
+  it('a missing checkpoint next to other checkpoints lists those too, not hidden leftovers or other folders', async () => {
+    const runs = join(root, 'runs');
+    await saveCheckpointDir(join(runs, 'run-b'), files(1, 'run-b'));
+    await saveCheckpointDir(join(runs, 'run-a'), files(2, 'run-a'));
+    mkdirSync(join(runs, 'notes'));
+    mkdirSync(join(runs, `.run-a.tmp-${DEAD_PID}.ab12`));
+    writeFileSync(join(runs, `.run-a.tmp-${DEAD_PID}.ab12`, 'model.json'), '{}');
+    const e = await error(loadCheckpointDir(join(runs, 'run-c')));
+    expect(e.code).toBe('NOT_FOUND');
+    expect(e.message).toContain(`checkpoints in ${runs}/: run-a, run-b`);
+    expect(e.message).toContain('bundled styles in checkpoints/: ');
+    expect(e.details).toMatchObject({ siblings: ['run-a', 'run-b'] });
+    const lonely = await checkpointNotFoundError(join(root, 'empty', 'x'));
+    expect(lonely.message).not.toContain('checkpoints in');
   });
 });
 
