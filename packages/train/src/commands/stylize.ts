@@ -2,10 +2,13 @@
  * `hokusai stylize --checkpoint <dir> <input...> --out <file|dir>`: applies a trained feed-forward network
  * (Johnson et al. 2016, "Perceptual Losses for Real-Time Style Transfer and Super-Resolution"; or an imported
  * Engstrom network) to images or whole folders. One pass per image (the network is fully convolutional).
+ * Engine: the server's choice (`openEngine`, the one place it is made): --backend auto runs the ONNX export of the
+ * network in onnxruntime-node on the CPU (@hokusai/serve's onnx-stylizer); a named tfjs backend runs tfjs on it.
  * A file that cannot be read or written is reported by name and skipped; nothing half-written is left behind;
  * the command exits non-zero at the end, listing every failure.
  */
 import { readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,7 +23,9 @@ import {
   tensorToRgbAsync,
   writeImage,
   type ImageFormat,
+  type RgbImage,
 } from '@hokusai/node';
+import { createOnnxStylizer, loadOnnxRuntime, type Ort } from '@hokusai/serve';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { backendOption } from '../common-options.ts';
 import { createProgress } from '../progress.ts';
@@ -153,21 +158,83 @@ function outputFormat(job: StylizeJob, format: StylizeCommandOptions['format']):
   return f;
 }
 
+/** What `stylize` runs a network with: an RGB image in, the stylised RGB image (same size) out. */
+export interface StylizeEngine {
+  /** Says which engine runs, for the log line. */
+  readonly label: string;
+  stylize(img: RgbImage, opts: { strength: number; preserveColors: boolean }): Promise<RgbImage>;
+  dispose(): void;
+}
+
+/** tfjs on whichever backend is active (`stylizeTensor` of @hokusai/model). Owns `net`. */
+export function tfjsEngine(net: TransformerNet): StylizeEngine {
+  return {
+    label: `tfjs ${tf.getBackend()}`,
+    async stylize(img, opts) {
+      const input = rgbToTensor(img);
+      let styled: tf.Tensor3D | undefined;
+      try {
+        styled = stylizeTensor(net, input, opts);
+        return await tensorToRgbAsync(styled);
+      } finally {
+        input.dispose();
+        styled?.dispose();
+      }
+    },
+    dispose: () => net.dispose(),
+  };
+}
+
+/** onnxruntime-node on the CPU, running the ONNX export of `net` (which it does not keep). */
+export async function onnxEngine(ort: Ort, net: TransformerNet, threads = availableParallelism()): Promise<StylizeEngine> {
+  const stylizer = await createOnnxStylizer(ort, net, { threads, name: 'hokusai stylize' });
+  return {
+    label: `onnxruntime-node ${ort.env.versions.common ?? ''} (cpu, ${threads} thread(s))`,
+    async stylize(img, opts) {
+      const data = await stylizer.run(img.data, img.width, img.height, opts.strength, opts.preserveColors);
+      return { data, width: img.width, height: img.height };
+    },
+    dispose: () => stylizer.dispose(),
+  };
+}
+
+/**
+ * The one place `stylize` chooses its inference engine, as `serve` does: --backend auto → onnxruntime on the CPU
+ * (if onnxruntime-node does not load: tfjs on the fastest backend, said in one line); a named backend → tfjs on
+ * it. tfjs also parses the checkpoint, so a backend is started either way (cpu for onnxruntime: parsing only).
+ * A GPU engine (@hokusai/engine) belongs here too when it can run a whole network.
+ */
+export async function openEngine(
+  checkpoint: string,
+  backend: StylizeCommandOptions['backend'],
+  log: (line: string) => void,
+): Promise<{ engine: StylizeEngine; summary: string }> {
+  let ort: Ort | undefined;
+  if (backend === 'auto') {
+    try {
+      ort = await loadOnnxRuntime();
+    } catch (error) {
+      log(`onnxruntime-node did not load (${(error as Error).message.split('\n')[0] ?? ''}); using tfjs`);
+    }
+  }
+  await initBackend(ort === undefined ? backend : 'cpu', ort === undefined ? log : undefined);
+  const { net, meta } = await loadCheckpointDir(checkpoint);
+  const summary = `checkpoint "${meta.name}" (${net.config.arch}, ${net.parameterCount().toLocaleString('en-US')} parameters)`;
+  if (ort === undefined) return { engine: tfjsEngine(net), summary };
+  try {
+    return { engine: await onnxEngine(ort, net), summary };
+  } finally {
+    net.dispose();
+  }
+}
+
 /** Stylises one image file into another (atomic write). */
-export async function stylizeFile(net: TransformerNet, job: StylizeJob, opts: StylizeCommandOptions): Promise<{ width: number; height: number }> {
+export async function stylizeFile(engine: StylizeEngine, job: StylizeJob, opts: StylizeCommandOptions): Promise<{ width: number; height: number }> {
   const format = outputFormat(job, opts.format);
   const img = await readImage(job.input, { maxPixels: opts.maxPixels, ...(opts.maxSize === undefined ? {} : { maxSize: opts.maxSize }) });
-  const input = rgbToTensor(img);
-  let styled: tf.Tensor3D | undefined;
-  try {
-    styled = stylizeTensor(net, input, { strength: opts.strength, preserveColors: opts.preserveColors });
-    const rgb = await tensorToRgbAsync(styled);
-    await writeImage(job.output, rgb, { format, quality: opts.quality });
-    return { width: rgb.width, height: rgb.height };
-  } finally {
-    input.dispose();
-    styled?.dispose();
-  }
+  const rgb = await engine.stylize(img, { strength: opts.strength, preserveColors: opts.preserveColors });
+  await writeImage(job.output, rgb, { format, quality: opts.quality });
+  return { width: rgb.width, height: rgb.height };
 }
 
 function describe(error: unknown): { code: string; message: string } {
@@ -190,9 +257,8 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
   if (!(await statOrNull(opts.checkpoint))?.isDirectory()) {
     throw new NotFoundError(`--checkpoint "${opts.checkpoint}": expected a checkpoint folder (model.json, weights.bin, meta.json), found none`);
   }
-  await initBackend(opts.backend, ctx.log);
-  const { net, meta } = await loadCheckpointDir(opts.checkpoint);
-  ctx.log(`checkpoint "${meta.name}" (${net.config.arch}, ${net.parameterCount().toLocaleString('en-US')} parameters) on ${tf.getBackend()}`);
+  const { engine, summary } = await openEngine(opts.checkpoint, opts.backend, ctx.log);
+  ctx.log(`${summary} on ${engine.label}`);
   const failures: { input: string; code: string; message: string }[] = [];
   const progress = jobs.length > 1 ? createProgress({ total: jobs.length, label: 'stylize', unit: 'images' }) : null;
   let written = 0;
@@ -201,7 +267,7 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
       if (ctx.signal.aborted) break;
       const t0 = performance.now();
       try {
-        const { width, height } = await stylizeFile(net, job, opts);
+        const { width, height } = await stylizeFile(engine, job, opts);
         written += 1;
         if (progress === null) ctx.log(`${job.input} → ${job.output} (${width}×${height}, ${Math.round(performance.now() - t0)} ms)`);
       } catch (error) {
@@ -215,7 +281,7 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
     }
   } finally {
     progress?.stop();
-    net.dispose();
+    engine.dispose();
   }
   if (toFolder) ctx.log(`stylized ${written}/${jobs.length} image(s) into ${opts.out}`);
   if (ctx.signal.aborted) {
