@@ -29,6 +29,8 @@ export interface OnnxStylizerOptions {
   name?: string;
   /** Extra session options (e.g. memory arena settings), merged over ours. */
   session?: InferenceSession.SessionOptions;
+  /** Options for every run (e.g. `extra.memory.enable_memory_arena_shrinkage`). */
+  run?: InferenceSession.RunOptions;
 }
 
 /** Builds an onnxruntime session for `net` (the net is not kept: the caller may dispose of it afterwards). */
@@ -46,7 +48,7 @@ export async function createOnnxStylizer(ort: Ort, net: TransformerNet, opts: On
       const padded = padToMin(pixels, width, height, ONNX_MIN_SIDE);
       const input = new ort.Tensor('float32', toFloat(padded.pixels), [1, padded.height, padded.width, 3]);
       try {
-        const out = (await session.run({ [ONNX_INPUT]: input }))[ONNX_OUTPUT] as OrtTensor;
+        const out = (await session.run({ [ONNX_INPUT]: input }, opts.run ?? {}))[ONNX_OUTPUT] as OrtTensor;
         const styled = cropTopLeft(out.data as Float32Array, padded.width, width, height);
         out.dispose();
         return finishPixels(styled, pixels, strength, preserveColors);
