@@ -43,6 +43,8 @@ const base: Settings = {
   contentWeight: 1,
   styleWeight: Number(args['style-weight']),
   tvWeight: 0,
+  latticeWeight: 0,
+  styleBlur: 0,
   pooling: 'max',
   optimizer: 'lbfgs',
   iterations: Number(args['iterations']),

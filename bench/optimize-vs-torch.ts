@@ -41,6 +41,8 @@ const settings: Settings = {
   contentWeight: Number(args['content-weight']),
   styleWeight: Number(args['style-weight']),
   tvWeight: Number(args['tv-weight']),
+  latticeWeight: 0,
+  styleBlur: 0,
   pooling: 'max',
   optimizer: 'lbfgs',
   iterations: Number(args['iterations']),

@@ -55,7 +55,7 @@ for (const backend of list(args['backends'] as string)) {
       loss,
       { batch: async () => { throw new Error('unused'); }, bad: new Map() },
       { saveCheckpoint: async () => {}, writeImage: async () => {} },
-      { out: '', iterations: 1, batchSize: batch, imageSize: size, microBatch: micro, lr: 1e-3, lrDecay: 0, checkpointEvery: 1, keep: 1, sampleEvery: 0, logEvery: 1, prefetch: 1, backend: info.name, weights: lossOptions, meta: {} },
+      { out: '', iterations: 1, batchSize: batch, imageSize: size, microBatch: micro, lr: 1e-3, lrDecay: 0, checkpointEvery: 1, keep: 1, sampleEvery: 0, logEvery: 1, prefetch: 1, backend: info.name, meta: {} },
       () => {},
     );
     const times: number[] = [];

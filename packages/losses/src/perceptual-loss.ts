@@ -2,8 +2,10 @@
  * Perceptual loss of Johnson et al. 2016 ("Perceptual Losses for Real-Time Style Transfer and Super-Resolution",
  * arXiv:1603.08155): weighted content (feature reconstruction) loss + weighted style (Gram) loss + total variation
  * (+ an optional lattice penalty, lattice.ts), on a VGG loss network. Gram targets of the style image(s) are
- * computed once in `setStyle` and reused; several styles are blended by blending their Gram targets. Definitions:
- * docs/losses.md.
+ * computed once in `setStyle` and reused; several styles are blended by blending their Gram targets; the content
+ * features of a fixed content image (pixel optimisation) likewise once in `setContent`. `compute` is the one place
+ * the weights are applied: it returns the weighted parts that every caller (training, its logs, optimisation)
+ * reads. Definitions: docs/losses.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/model';
@@ -41,6 +43,27 @@ export interface PerceptualLossOptions {
   styleBlur?: number;
 }
 
+/**
+ * The loss options a command passes on as they are (train, optimize): a command that has these option names honours
+ * every one of them by building its loss from `lossOptionsOf(options)`. `styleScale` is not among them: optimize
+ * resizes style images itself, per level.
+ */
+export const LOSS_OPTION_KEYS = ['contentLayers', 'styleLayers', 'contentWeight', 'styleWeight', 'tvWeight', 'latticeWeight', 'styleBlur', 'pooling'] as const;
+
+/** The PerceptualLossOptions among a command's options (LOSS_OPTION_KEYS; nothing else). */
+export function lossOptionsOf(o: Required<Pick<PerceptualLossOptions, (typeof LOSS_OPTION_KEYS)[number]>>): PerceptualLossOptions {
+  return {
+    contentLayers: o.contentLayers,
+    styleLayers: o.styleLayers,
+    contentWeight: o.contentWeight,
+    styleWeight: o.styleWeight,
+    tvWeight: o.tvWeight,
+    latticeWeight: o.latticeWeight,
+    styleBlur: o.styleBlur,
+    pooling: o.pooling,
+  };
+}
+
 /** `passes` passes of the separable [1,2,1]/4 binomial filter (two 2×2 box filters each; shifts by one pixel). */
 export function blurImage(x: tf.Tensor4D, passes: number): tf.Tensor4D {
   let y = x;
@@ -55,10 +78,24 @@ export interface StyleImage {
   weight: number;
 }
 
+/** The weighted parts of the loss; their sum is `total`. A type alias, so it is a tfjs TensorContainer. */
+export type WeightedLossParts = {
+  /** contentWeight·Σ w_l·content_l. */
+  content: tf.Scalar;
+  /** styleWeight·Σ w_l·style_l. */
+  style: tf.Scalar;
+  /** tvWeight·tv. */
+  tv: tf.Scalar;
+  /** latticeWeight·lattice. */
+  lattice: tf.Scalar;
+};
+
 /** A type alias (not an interface) so it is a tfjs TensorContainer: `tf.tidy` can return it. */
 export type PerceptualLossResult = {
   /** contentWeight·Σ w_l·content_l + styleWeight·Σ w_l·style_l + tvWeight·tv + latticeWeight·lattice. */
   total: tf.Scalar;
+  /** The four weighted parts of `total`. */
+  weighted: WeightedLossParts;
   /** Unweighted content loss per layer. */
   content: Record<string, tf.Scalar>;
   /** Unweighted style loss per layer. */
@@ -93,6 +130,7 @@ export class PerceptualLoss {
   private readonly contentNames: string[];
   private readonly styleNames: string[];
   private targets: Map<string, tf.Tensor2D> | null = null;
+  private contentFeatures: { shape: number[]; features: Record<string, tf.Tensor4D> } | null = null;
   private readonly ownsVgg: boolean;
 
   constructor(vgg: Vgg, opts: PerceptualLossOptions, internal?: { ownsVgg: boolean }) {
@@ -184,17 +222,34 @@ export class PerceptualLoss {
   }
 
   /**
-   * Losses of output batch `y` `[N,H,W,3]` against the content batch of the same shape (RGB 0–255). Unweighted per
-   * layer, means over the batch; `total` is weighted. Differentiable with respect to `y`.
+   * Computes (once) the content features of a fixed content batch `[N,H,W,3]`, used by `compute(y)` when no content
+   * batch is given (pixel optimisation: one content image, thousands of evaluations). Replaces earlier ones; `null`
+   * drops them.
    */
-  compute(y: tf.Tensor4D, content: tf.Tensor4D): PerceptualLossResult {
-    if (y.rank !== 4 || y.shape[3] !== 3 || y.shape.join() !== content.shape.join()) {
+  setContent(content: tf.Tensor4D | null): void {
+    this.disposeContent();
+    if (content === null) return;
+    if (content.rank !== 4 || content.shape[3] !== 3) {
+      throw new InvalidArgumentError(`setContent expects content as [N,H,W,3], but got shape [${content.shape.join(', ')}]`);
+    }
+    const features = this.contentNames.length > 0 ? tf.tidy(() => this.vgg.features(content, this.contentNames)) : {};
+    this.contentFeatures = { shape: [...content.shape], features };
+  }
+
+  /**
+   * Losses of output batch `y` `[N,H,W,3]` against the content batch of the same shape (RGB 0–255), or against the
+   * content set by `setContent` when `content` is omitted. Unweighted per layer, means over the batch; `total` and
+   * `weighted` are weighted. Differentiable with respect to `y`.
+   */
+  compute(y: tf.Tensor4D, content?: tf.Tensor4D): PerceptualLossResult {
+    const contentShape = content?.shape ?? this.contentFeatures?.shape;
+    if (!contentShape) throw new InvalidArgumentError('compute needs a content batch: pass one or call setContent() first');
+    if (y.rank !== 4 || y.shape[3] !== 3 || y.shape.join() !== contentShape.join()) {
       throw new InvalidArgumentError(
-        `compute expects y and content as [N,H,W,3] of the same shape, but got [${y.shape.join(', ')}] and [${content.shape.join(', ')}]`,
+        `compute expects y and content as [N,H,W,3] of the same shape, but got [${y.shape.join(', ')}] and [${contentShape.join(', ')}]`,
       );
     }
-    const targets = this.targets;
-    if (this.styleNames.length > 0 && !targets) {
+    if (this.styleNames.length > 0 && !this.targets) {
       throw new InvalidArgumentError('compute needs style targets: call setStyle() first');
     }
     const o = this.options;
@@ -203,26 +258,43 @@ export class PerceptualLoss {
       // One pass through VGG for both kinds of layers, or two when the style branch sees a blurred output.
       const fy = this.vgg.features(y, blur > 0 ? this.contentNames : [...new Set([...this.contentNames, ...this.styleNames])]);
       const fs = blur > 0 ? this.vgg.features(blurImage(y, blur), this.styleNames) : fy;
-      const fc = this.contentNames.length > 0 ? this.vgg.features(content, this.contentNames) : {};
-      const contentLosses: Record<string, tf.Scalar> = {};
-      const styleLosses: Record<string, tf.Scalar> = {};
-      let total: tf.Scalar = tf.scalar(0);
-      for (const layer of this.contentNames) {
-        const l = contentLoss(fy[layer]!, fc[layer]!);
-        contentLosses[layer] = l;
-        total = tf.add(total, tf.mul(l, o.contentWeight * (o.contentLayers[layer] ?? 0)));
-      }
-      for (const layer of this.styleNames) {
-        const l = styleLossFromGrams(gram(fs[layer]!), targets!.get(layer)!);
-        styleLosses[layer] = l;
-        total = tf.add(total, tf.mul(l, o.styleWeight * (o.styleLayers[layer] ?? 0)));
-      }
+      const fc = content === undefined ? this.contentFeatures!.features : this.contentNames.length > 0 ? this.vgg.features(content, this.contentNames) : {};
+      const c = this.layerTerms(this.contentNames, o.contentLayers, o.contentWeight, (l) => contentLoss(fy[l]!, fc[l]!));
+      const s = this.layerTerms(this.styleNames, o.styleLayers, o.styleWeight, (l) => styleLossFromGrams(gram(fs[l]!), this.targets!.get(l)!));
       const tv = totalVariation(y);
-      total = tf.add(total, tf.mul(tv, o.tvWeight));
       const lattice = latticePenalty(y);
-      if (o.latticeWeight) total = tf.add(total, tf.mul(lattice, o.latticeWeight));
-      return { total, content: contentLosses, style: styleLosses, tv, lattice };
+      // A part whose weight is 0 stays out of the graph (no gradient work), but is still reported unweighted.
+      const weighted: WeightedLossParts = {
+        content: c.weighted,
+        style: s.weighted,
+        tv: o.tvWeight > 0 ? tf.mul(tv, o.tvWeight) : tf.scalar(0),
+        lattice: o.latticeWeight ? tf.mul(lattice, o.latticeWeight) : tf.scalar(0),
+      };
+      const total = tf.addN([weighted.content, weighted.style, weighted.tv, weighted.lattice]) as tf.Scalar;
+      return { total, weighted, content: c.perLayer, style: s.perLayer, tv, lattice };
     });
+  }
+
+  /** Unweighted loss per layer and weight·Σ w_l·loss_l (call inside tidy). */
+  private layerTerms(
+    names: string[],
+    layers: LossLayers,
+    weight: number,
+    lossOf: (layer: string) => tf.Scalar,
+  ): { perLayer: Record<string, tf.Scalar>; weighted: tf.Scalar } {
+    const perLayer: Record<string, tf.Scalar> = {};
+    let weighted: tf.Scalar = tf.scalar(0);
+    for (const layer of names) {
+      const l = lossOf(layer);
+      perLayer[layer] = l;
+      weighted = tf.add(weighted, tf.mul(l, weight * (layers[layer] ?? 0)));
+    }
+    return { perLayer, weighted };
+  }
+
+  private disposeContent(): void {
+    if (this.contentFeatures) for (const t of Object.values(this.contentFeatures.features)) t.dispose();
+    this.contentFeatures = null;
   }
 
   private disposeTargets(): void {
@@ -232,6 +304,7 @@ export class PerceptualLoss {
 
   dispose(): void {
     this.disposeTargets();
+    this.disposeContent();
     if (this.ownsVgg) this.vgg.dispose();
   }
 }

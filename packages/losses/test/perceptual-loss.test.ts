@@ -1,5 +1,6 @@
 // PerceptualLoss on the real VGG19 weights and real images: identity content → 0, batch mean, blended Gram
-// targets, weighting, style scale, layer errors, and no tensor leaks across repeated evaluations.
+// targets, weighting (the weighted parts sum to the total), cached content features, style scale, layer errors,
+// and no tensor leaks across repeated evaluations.
 import { beforeAll, afterAll, describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -48,6 +49,47 @@ describe('PerceptualLoss', () => {
     expect(num(r.total) / want).toBeCloseTo(1, 5);
     tf.dispose([y, r as unknown as tf.TensorContainer]);
     loss.dispose();
+  });
+
+  test('weighted parts: weight × Σ layer weight × layer loss each, summing to the total (lattice too)', () => {
+    const opts = { ...OPTS, contentLayers: { relu2_2: 0.5, relu3_3: 2 }, latticeWeight: 7 };
+    const loss = PerceptualLoss.fromWeights(weights, opts);
+    loss.setStyle([{ image: wave, weight: 1 }]);
+    tf.tidy(() => {
+      const r = loss.compute(tf.expandDims(photo, 0) as tf.Tensor4D, tf.expandDims(photo2, 0) as tf.Tensor4D);
+      const w = r.weighted;
+      const close = (got: tf.Scalar, want: number) => expect(num(got) / want).toBeCloseTo(1, 5);
+      close(w.content, 2 * (0.5 * num(r.content['relu2_2']!) + 2 * num(r.content['relu3_3']!)));
+      close(w.style, 3 * Object.keys(opts.styleLayers).reduce((a, l) => a + num(r.style[l]!), 0));
+      close(w.tv, 0.5 * num(r.tv));
+      close(w.lattice, 7 * num(r.lattice));
+      close(r.total, num(w.content) + num(w.style) + num(w.tv) + num(w.lattice));
+    });
+    loss.dispose();
+  });
+
+  test('setContent: compute(y) against cached content features equals compute(y, content); clear errors', () => {
+    const before = tf.memory().numTensors;
+    const loss = PerceptualLoss.fromWeights(weights, OPTS);
+    loss.setStyle([{ image: wave, weight: 1 }]);
+    const y = tf.expandDims(photo, 0) as tf.Tensor4D;
+    const c = tf.expandDims(photo2, 0) as tf.Tensor4D;
+    expect(() => loss.compute(y)).toThrow(/compute needs a content batch: pass one or call setContent\(\) first/);
+    loss.setContent(c);
+    tf.tidy(() => {
+      const cached = loss.compute(y);
+      const direct = loss.compute(y, c);
+      expect(num(cached.content['relu2_2']!)).toBeGreaterThan(0);
+      expect(num(cached.total)).toBe(num(direct.total));
+    });
+    const small = tf.zeros([1, 16, 16, 3]) as tf.Tensor4D;
+    expect(() => loss.compute(small)).toThrow(/same shape, but got \[1, 16, 16, 3\] and \[1, 40, 48, 3\]/);
+    loss.setContent(c); // replaces: no leak
+    loss.setContent(null);
+    expect(() => loss.compute(y)).toThrow(/setContent/);
+    tf.dispose([y, c, small]);
+    loss.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   test('batch: losses are the mean of the per-image losses', () => {

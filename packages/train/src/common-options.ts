@@ -1,6 +1,6 @@
 /**
- * Option fields shared by several commands (engine, loss network, weights cache), so each command's zod schema
- * spells them the same way and the same defaults appear in every `--help`.
+ * Option fields shared by several commands (engine, loss network, loss options, weights cache), so each command's
+ * zod schema spells them the same way and the same defaults appear in every `--help`.
  */
 import { z } from 'zod';
 import { homedir } from 'node:os';
@@ -34,3 +34,16 @@ export const weightsOption = z
   .describe('loss network weights: a Keras notop .h5 file (default: the cached official file, see `hokusai weights`)');
 
 export const cacheDirOption = z.string().default(defaultCacheDir()).describe('cache directory for weights and prepared data');
+
+export const styleBlurOption = z
+  .number()
+  .int()
+  .min(0)
+  .default(0)
+  .describe('passes of a [1,2,1]/4 blur on the output and the style image before the style loss, so it stops paying for a fine weave (0 = off)');
+
+export const latticeWeightOption = z
+  .number()
+  .min(0)
+  .default(0)
+  .describe('weight of the lattice penalty: the part of the output periodic with the network\'s stride of 4 px (the checkerboard; 0 = off)');

@@ -1,15 +1,15 @@
-// Divergence guard: a NaN loss injected at step k (the trainer's test hook, as HOKUSAI_TEST_POISON_STEPS does
-// for the CLI) rolls back to the last good snapshot, halves the learning rate, says so, and training finishes;
-// a loss that stays bad stops the run with DIVERGED.
+// Divergence guard: a NaN loss injected at step k (by a loss wrapped around the stand-in: the product has no hook)
+// rolls back to the last good snapshot, halves the learning rate, says so, and training finishes; a loss that
+// stays bad stops the run with DIVERGED.
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HokusaiError, TransformerNet } from '@hokusai/model';
-import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
+import { Trainer, type LossFunction, type TrainerConfig } from '../src/train/trainer.ts';
 import { DivergenceGuard } from '../src/train/divergence.ts';
 import { TrainingData } from '../src/train/dataset.ts';
-import { useCpu, tempDir, generatedImageFiles, standInLoss, STAND_IN_WEIGHTS, testIO } from './train-helpers.ts';
+import { useCpu, tempDir, generatedImageFiles, standInLoss, testIO } from './train-helpers.ts';
 
 let files: string[] = [];
 beforeAll(async () => {
@@ -17,24 +17,41 @@ beforeAll(async () => {
   files = await generatedImageFiles('div-data', 4);
 });
 
-function setup(out: string, over: Partial<TrainerConfig>): { trainer: Trainer; logs: string[]; dispose(): void } {
+/** Poisons `inner`'s total with NaN at the given steps of the trainer (`once`: only on the first attempt of each). */
+function poisonedLoss(inner: LossFunction, step: () => number, poison: { steps: number[]; once: boolean }): LossFunction {
+  const tried = new Set<number>();
+  return {
+    compute(y, content) {
+      const r = inner.compute(y, content);
+      const k = step();
+      if (!poison.steps.includes(k) || (poison.once && tried.has(k))) return r;
+      tried.add(k);
+      return { ...r, total: tf.mul(r.total, NaN) as tf.Scalar };
+    },
+  };
+}
+
+function setup(out: string, poison: { steps: number[]; once: boolean }, over: Partial<TrainerConfig> = {}): { trainer: Trainer; logs: string[]; dispose(): void } {
   const net = TransformerNet.create({ arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 }, 1);
   const loss = standInLoss();
+  let trainer: Trainer | null = null;
+  const wrapped = poisonedLoss(loss, () => trainer?.step ?? 0, poison);
   const data = new TrainingData(files, { imageSize: 16, batchSize: 2, seed: 1, flip: false, maxScale: 1, maxPixels: 1e7, cacheBytes: 1e6 });
   const logs: string[] = [];
-  const trainer = new Trainer(
+  trainer = new Trainer(
     net,
-    loss,
+    wrapped,
     data,
     testIO,
-    { out, iterations: 8, batchSize: 2, imageSize: 16, microBatch: 2, lr: 1e-2, lrDecay: 0, checkpointEvery: 4, keep: 2, sampleEvery: 0, logEvery: 1, prefetch: 2, backend: 'cpu', weights: STAND_IN_WEIGHTS, meta: {}, snapshotEvery: 2, ...over },
+    { out, iterations: 8, batchSize: 2, imageSize: 16, microBatch: 2, lr: 1e-2, lrDecay: 0, checkpointEvery: 4, keep: 2, sampleEvery: 0, logEvery: 1, prefetch: 2, backend: 'cpu', meta: {}, snapshotEvery: 2, ...over },
     (l) => logs.push(l),
   );
+  const t = trainer;
   return {
-    trainer,
+    trainer: t,
     logs,
     dispose() {
-      trainer.dispose();
+      t.dispose();
       net.dispose();
       loss.dispose();
     },
@@ -45,7 +62,7 @@ describe('divergence guard', () => {
   it('rolls back on a NaN loss, lowers the learning rate and finishes', async () => {
     const before = tf.memory().numTensors;
     const out = await tempDir('div-once');
-    const t = setup(out, { poison: { steps: [5], once: true } });
+    const t = setup(out, { steps: [5], once: true });
     const r = await t.trainer.run({});
     expect(r.step).toBe(8);
     expect(r.rollbacks).toBe(1);
@@ -61,7 +78,7 @@ describe('divergence guard', () => {
   });
 
   it('stops with DIVERGED when the loss stays bad', async () => {
-    const t = setup(await tempDir('div-always'), { poison: { steps: [3], once: false }, divergence: { maxRetries: 2 } });
+    const t = setup(await tempDir('div-always'), { steps: [3], once: false }, { divergence: { maxRetries: 2 } });
     const err = await t.trainer.run({}).then(
       () => null,
       (e: unknown) => e,

@@ -60,8 +60,8 @@ export function standInLoss(target: [number, number, number] = [200, 80, 40]): L
         const s = tf.div(tf.mean(tf.squaredDifference(tf.mean(y, [1, 2]), t)), 100) as tf.Scalar;
         const dx = tf.sub(tf.slice(y, [0, 0, 1, 0], [-1, -1, -1, -1]), tf.slice(y, [0, 0, 0, 0], [-1, -1, y.shape[2] - 1, -1]));
         const tv = tf.mean(tf.abs(dx)) as tf.Scalar;
-        const total = tf.addN([c, s, tf.mul(tv, 0.01)]) as tf.Scalar;
-        return { total, content: { relu2_2: c }, style: { relu1_2: s }, tv };
+        const weighted = { content: c, style: s, tv: tf.mul(tv, 0.01) as tf.Scalar };
+        return { total: tf.addN([weighted.content, weighted.style, weighted.tv]) as tf.Scalar, weighted };
       });
     },
     dispose() {
@@ -69,14 +69,6 @@ export function standInLoss(target: [number, number, number] = [200, 80, 40]): L
     },
   };
 }
-
-export const STAND_IN_WEIGHTS = {
-  contentWeight: 1,
-  styleWeight: 1,
-  tvWeight: 0.01,
-  contentLayers: { relu2_2: 1 },
-  styleLayers: { relu1_2: 1 },
-};
 
 /** Checkpoint IO for tests: the trainer's extra files plus a meta.json, written atomically. */
 export const testIO: TrainerIO = {

@@ -8,7 +8,7 @@ import { TransformerNet, type NetConfig } from '@hokusai/model';
 import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
 import { TrainingData } from '../src/train/dataset.ts';
 import { listCheckpoints } from '../src/train/run-dir.ts';
-import { useCpu, tempDir, generatedImageFiles, standInLoss, STAND_IN_WEIGHTS, testIO, weightsOf } from './train-helpers.ts';
+import { useCpu, tempDir, generatedImageFiles, standInLoss, testIO, weightsOf } from './train-helpers.ts';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 };
 
@@ -27,7 +27,6 @@ function config(out: string, over: Partial<TrainerConfig> = {}): TrainerConfig {
     logEvery: 1,
     prefetch: 2,
     backend: 'cpu',
-    weights: STAND_IN_WEIGHTS,
     meta: { name: 'test' },
     ...over,
   };

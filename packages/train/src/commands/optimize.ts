@@ -16,7 +16,7 @@ import { readKerasVggH5, type VggWeights } from '@hokusai/losses';
 import * as hokusaiNode from '@hokusai/node';
 import { initBackend, probeImage, readImage, writeFileAtomic, writeImage, type RgbImage } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
-import { backendOption, cacheDirOption, poolingOption, weightsOption } from '../common-options.ts';
+import { backendOption, cacheDirOption, latticeWeightOption, poolingOption, styleBlurOption, weightsOption } from '../common-options.ts';
 import { createProgress } from '../progress.ts';
 import { renderContactSheet, type SheetCell } from '../optimize/contact-sheet.ts';
 import { GifRecorder } from '../optimize/gif.ts';
@@ -46,6 +46,8 @@ export const optimizeSchema = z.object({
   contentWeight: z.number().nonnegative().default(1).describe('content loss weight'),
   styleWeight: z.number().nonnegative().default(100).describe('style loss weight'),
   tvWeight: z.number().nonnegative().default(0).describe('total variation weight'),
+  styleBlur: styleBlurOption,
+  latticeWeight: latticeWeightOption,
   contentLayers: layerWeights.default(GATYS_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: layerWeights.default(GATYS_STYLE_LAYERS).describe('style layers with weights'),
   pooling: poolingOption,
@@ -78,6 +80,8 @@ export const SWEEPABLE = [
   'contentWeight',
   'styleWeight',
   'tvWeight',
+  'styleBlur',
+  'latticeWeight',
   'pooling',
   'preserveColors',
 ] as const;
@@ -89,6 +93,8 @@ export function settingsFrom(o: OptimizeOptions): OptimizeSettings {
     contentWeight: o.contentWeight,
     styleWeight: o.styleWeight,
     tvWeight: o.tvWeight,
+    latticeWeight: o.latticeWeight,
+    styleBlur: o.styleBlur,
     pooling: o.pooling,
     optimizer: o.optimizer,
     iterations: o.iterations,
@@ -185,7 +191,7 @@ async function optimizeOne(
   const finalLevel = levels[levels.length - 1] as { width: number; height: number };
   const gif = o.gif ? GifRecorder.forOutput(finalLevel.width, finalLevel.height) : null;
   const gifEvery = Math.max(1, Math.floor(total / o.gifFrames));
-  const progress = createProgress({ total, label, unit: 'iterations', fields: { level: `1/${levels.length}`, loss: 0, content: 0, style: 0, tv: 0 }, log: ctx.log });
+  const progress = createProgress({ total, label, unit: 'iterations', fields: { level: `1/${levels.length}`, loss: 0, content: 0, style: 0, tv: 0, ...(o.latticeWeight > 0 ? { lattice: 0 } : {}) }, log: ctx.log });
   const pending: Promise<void>[] = [];
   try {
     const result = await runOptimization({
@@ -200,7 +206,7 @@ async function optimizeOne(
         },
         onIteration: async (info, image) => {
           const t = info.terms;
-          progress.update(info.globalIteration, { level: `${info.level + 1}/${info.levels}`, loss: t.total, content: t.content, style: t.style, tv: t.tv });
+          progress.update(info.globalIteration, { level: `${info.level + 1}/${info.levels}`, loss: t.total, content: t.content, style: t.style, tv: t.tv, ...(o.latticeWeight > 0 ? { lattice: t.lattice } : {}) });
           const g = info.globalIteration;
           if (gif && (g === 1 || g % gifEvery === 0 || g === total)) gif.add(await image());
           if (o.saveEvery > 0 && g % o.saveEvery === 0) {

@@ -18,7 +18,7 @@ import {
   type CheckpointMeta,
   type NetConfig,
 } from '@hokusai/model';
-import { PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
+import { lossOptionsOf, PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
 import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, loadLossWeights, readImage, saveCheckpointDir, writeImage } from '@hokusai/node';
 import { defineCommand, kebab, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
@@ -200,16 +200,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
   }
   const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
   const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
-  const loss = PerceptualLoss.fromWeights(vggWeights, {
-    contentLayers: options.contentLayers,
-    styleLayers: options.styleLayers,
-    contentWeight: options.contentWeight,
-    styleWeight: options.styleWeight,
-    tvWeight: options.tvWeight,
-    latticeWeight: options.latticeWeight,
-    styleBlur: options.styleBlur,
-    pooling: options.pooling,
-  });
+  const loss = PerceptualLoss.fromWeights(vggWeights, lossOptionsOf(options));
   const styleImages = decoded.map((d) => ({ image: tf.tensor3d(Float32Array.from(d.img.data), [d.img.height, d.img.width, 3]), weight: d.weight }));
   loss.setStyle(styleImages);
   for (const s of styleImages) s.image.dispose();
@@ -265,7 +256,6 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
       await writeImage(path, { data: image.data, width: image.width, height: image.height }, { format: 'jpeg', quality: 90 });
     },
   };
-  const poisonEnv = process.env.HOKUSAI_TEST_POISON_STEPS;
   const trainer = new Trainer(
     net,
     loss,
@@ -285,12 +275,8 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
       logEvery: options.logEvery,
       prefetch: options.prefetch,
       backend: backend.name,
-      weights: options,
       jitter: { max: options.jitter, seed: options.seed },
       meta: meta as unknown as Record<string, unknown>,
-      ...(poisonEnv
-        ? { poison: { steps: poisonEnv.replace(/^always:/, '').split(',').map(Number), once: !poisonEnv.startsWith('always:') } }
-        : {}),
     },
     ctx.log,
   );

@@ -5,22 +5,13 @@
  * with L-BFGS (lbfgs.ts) or Adam (adam-pixels.ts), coarse to fine (multiscale.ts), optionally preserving the
  * content's colours (color-transfer.ts; Gatys et al. 2016, arXiv 1606.05897).
  *
- * The loss is exactly PerceptualLoss.compute's weighted total (contentWeight·Σ w_l·content_l + styleWeight·Σ
- * w_l·style_l + tvWeight·tv; definitions in docs/losses.md), but the content image's features are computed once
- * per level instead of on every evaluation (PixelObjective; test/optimize.test.ts checks the two agree).
+ * The loss is PerceptualLoss.compute itself, with every option train has (layers and weights, pooling, style blur,
+ * lattice weight; definitions in docs/losses.md), its content features computed once per level (`setContent`) and
+ * its weighted parts reported as they are (PixelObjective; test/optimize.test.ts checks the two agree).
  * Pixels are optimised unconstrained in 0–255 RGB and clipped only when written out.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  PerceptualLoss,
-  contentLoss,
-  gram,
-  styleLossFromGrams,
-  totalVariation,
-  type LossLayers,
-  type VggWeights,
-  type Pooling,
-} from '@hokusai/losses';
+import { PerceptualLoss, lossOptionsOf, type LossLayers, type PerceptualLossResult, type Pooling, type VggWeights } from '@hokusai/losses';
 import { InvalidArgumentError } from '@hokusai/model';
 import { AdamPixels } from './adam-pixels.ts';
 import { keepContentColors, matchColorHistogram, matchLuminance } from './color-transfer.ts';
@@ -32,11 +23,12 @@ export const GATYS_CONTENT_LAYERS: LossLayers = { relu4_2: 1 };
 export const GATYS_STYLE_LAYERS: LossLayers = { relu1_1: 1, relu2_1: 1, relu3_1: 1, relu4_1: 1, relu5_1: 1 };
 
 export interface LossTerms {
-  /** Weighted parts; total = content + style + tv. */
+  /** Weighted parts (PerceptualLossResult.weighted); total = content + style + tv + lattice. */
   total: number;
   content: number;
   style: number;
   tv: number;
+  lattice: number;
 }
 
 export interface OptimizeSettings {
@@ -45,6 +37,10 @@ export interface OptimizeSettings {
   contentWeight: number;
   styleWeight: number;
   tvWeight: number;
+  /** Lattice penalty weight (PerceptualLossOptions.latticeWeight). */
+  latticeWeight: number;
+  /** Blur passes before the style loss (PerceptualLossOptions.styleBlur). */
+  styleBlur: number;
   pooling: Pooling;
   optimizer: 'lbfgs' | 'adam';
   /** Iterations at the coarsest level (finer levels run half as many each, see multiscale.ts). */
@@ -113,14 +109,13 @@ export interface OptimizeResult {
 }
 
 /**
- * The weighted perceptual loss of an image of fixed size as a function of its flat pixels, with the content
- * features precomputed. Style targets come from the PerceptualLoss (call setStyle first).
+ * The perceptual loss of an image of fixed size as a function of its flat pixels: PerceptualLoss.compute against
+ * the content set here (`setContent`: features computed once). Style targets come from the loss (call setStyle
+ * first). The loss is borrowed: one objective at a time per loss; dispose() drops the content features.
  */
 export class PixelObjective {
   readonly height: number;
   readonly width: number;
-  private readonly contentTargets: Record<string, tf.Tensor4D>;
-  private readonly layers: string[];
   private readonly recent: { loss: number; terms: LossTerms }[] = [];
 
   constructor(
@@ -128,33 +123,7 @@ export class PixelObjective {
     content: tf.Tensor4D,
   ) {
     [, this.height, this.width] = content.shape;
-    const o = loss.options;
-    this.layers = [...new Set([...Object.keys(o.contentLayers), ...Object.keys(o.styleLayers)])];
-    const names = Object.keys(o.contentLayers);
-    this.contentTargets = tf.tidy(() => {
-      const f = names.length > 0 ? loss.vgg.features(content, names) : {};
-      return Object.fromEntries(names.map((n) => [n, f[n] as tf.Tensor4D]));
-    });
-  }
-
-  /** Weighted [content, style, tv] of y, differentiable (call inside tidy). */
-  private parts(y: tf.Tensor4D): [tf.Scalar, tf.Scalar, tf.Scalar] {
-    const o = this.loss.options;
-    const targets = this.loss.styleTargets;
-    const styleNames = Object.keys(o.styleLayers);
-    if (styleNames.length > 0 && !targets) throw new InvalidArgumentError('PixelObjective needs style targets: call setStyle() first');
-    const f = this.loss.vgg.features(y, this.layers);
-    let c: tf.Scalar = tf.scalar(0);
-    for (const [layer, w] of Object.entries(o.contentLayers)) {
-      c = tf.add(c, tf.mul(contentLoss(f[layer] as tf.Tensor4D, this.contentTargets[layer] as tf.Tensor4D), o.contentWeight * w));
-    }
-    let s: tf.Scalar = tf.scalar(0);
-    for (const [layer, w] of Object.entries(o.styleLayers)) {
-      const target = targets?.get(layer) as tf.Tensor2D;
-      s = tf.add(s, tf.mul(styleLossFromGrams(gram(f[layer] as tf.Tensor4D), target), o.styleWeight * w));
-    }
-    const tv = o.tvWeight > 0 ? (tf.mul(totalVariation(y), o.tvWeight) as tf.Scalar) : tf.scalar(0);
-    return [c, s, tv];
+    loss.setContent(content);
   }
 
   private toImage(x: tf.Tensor): tf.Tensor4D {
@@ -166,18 +135,16 @@ export class PixelObjective {
     let partsT: tf.Tensor1D | null = null;
     const { value, grad } = tf.tidy(() =>
       tf.valueAndGrad((v: tf.Tensor) => {
-        const [c, s, tv] = this.parts(this.toImage(v));
-        partsT = tf.keep(tf.stack([c, s, tv]) as tf.Tensor1D);
-        return tf.add(tf.add(c, s), tv) as tf.Scalar;
+        const r = this.loss.compute(this.toImage(v));
+        partsT = tf.keep(stackTerms(r));
+        return r.total;
       })(x),
     );
     const loss = (await value.data())[0] ?? NaN;
     value.dispose();
     const p = partsT as tf.Tensor1D | null;
     if (p) {
-      const [c = NaN, s = NaN, t = NaN] = await p.data();
-      p.dispose();
-      this.recent.push({ loss, terms: { total: loss, content: c, style: s, tv: t } });
+      this.recent.push({ loss, terms: await readTerms(p) });
       if (this.recent.length > 32) this.recent.shift();
     }
     return { loss, grad: grad as tf.Tensor1D };
@@ -186,20 +153,29 @@ export class PixelObjective {
   /** Terms of a recent evaluation with this loss value (the optimisers report the accepted point's loss). */
   termsFor(loss: number): LossTerms {
     for (let i = this.recent.length - 1; i >= 0; i--) if (this.recent[i]?.loss === loss) return (this.recent[i] as { terms: LossTerms }).terms;
-    return { total: loss, content: NaN, style: NaN, tv: NaN };
+    return { total: loss, content: NaN, style: NaN, tv: NaN, lattice: NaN };
   }
 
   /** Loss terms at flat pixels x (forward only). */
   async terms(x: tf.Tensor): Promise<LossTerms> {
-    const t = tf.tidy(() => tf.stack(this.parts(this.toImage(x))));
-    const [c = NaN, s = NaN, tv = NaN] = await t.data();
-    t.dispose();
-    return { total: c + s + tv, content: c, style: s, tv };
+    return readTerms(tf.tidy(() => stackTerms(this.loss.compute(this.toImage(x)))));
   }
 
   dispose(): void {
-    for (const t of Object.values(this.contentTargets)) t.dispose();
+    this.loss.setContent(null);
   }
+}
+
+/** [total, content, style, tv, lattice], weighted (inside tidy). */
+function stackTerms(r: PerceptualLossResult): tf.Tensor1D {
+  return tf.stack([r.total, r.weighted.content, r.weighted.style, r.weighted.tv, r.weighted.lattice]) as tf.Tensor1D;
+}
+
+/** Reads and disposes stackTerms' tensor. */
+async function readTerms(t: tf.Tensor1D): Promise<LossTerms> {
+  const [total = NaN, content = NaN, style = NaN, tv = NaN, lattice = NaN] = await t.data();
+  t.dispose();
+  return { total, content, style, tv, lattice };
 }
 
 /** An image as a [1, H, W, 3] float32 tensor of 0–255 values. */
@@ -236,6 +212,7 @@ export function checkSettings(s: OptimizeSettings): void {
     ['content-weight', s.contentWeight],
     ['style-weight', s.styleWeight],
     ['tv-weight', s.tvWeight],
+    ['lattice-weight', s.latticeWeight],
   ] as [string, number][]) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new InvalidArgumentError(`--${k}: expected a finite number ≥ 0, got ${v}`);
   }
@@ -276,14 +253,7 @@ export async function runOptimization(args: {
     return st;
   });
 
-  const loss = PerceptualLoss.fromWeights(args.weights, {
-    contentLayers: s.contentLayers,
-    styleLayers: s.styleLayers,
-    contentWeight: s.contentWeight,
-    styleWeight: s.styleWeight,
-    tvWeight: s.tvWeight,
-    pooling: s.pooling,
-  });
+  const loss = PerceptualLoss.fromWeights(args.weights, lossOptionsOf(s));
   const contentFull = toTensor(args.content);
   const styleFull = styles.map((st) => ({ t: toTensor(st.image), weight: st.weight, w: st.image.width, h: st.image.height }));
   let x: tf.Tensor4D | null = null;

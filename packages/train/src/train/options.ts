@@ -5,7 +5,7 @@
  * content relu2_2, style relu1_2/relu2_2/relu3_3/relu4_3.
  */
 import { z } from 'zod';
-import { backendOption, cacheDirOption, lossNetOption, poolingOption, weightsOption } from '../common-options.ts';
+import { backendOption, cacheDirOption, latticeWeightOption, lossNetOption, poolingOption, styleBlurOption, weightsOption } from '../common-options.ts';
 import { defaultLossWeights } from '@hokusai/losses';
 import { PRESET_NAMES } from './presets.ts';
 
@@ -31,17 +31,8 @@ export const trainSchema = z.object({
   contentWeight: z.number().min(0).default(LOSS_DEFAULTS.contentWeight).describe('content loss weight (defaults: defaultLossWeights of @hokusai/losses)'),
   styleWeight: z.number().min(0).default(LOSS_DEFAULTS.styleWeight).describe('style loss weight'),
   tvWeight: z.number().min(0).default(LOSS_DEFAULTS.tvWeight).describe('total-variation loss weight'),
-  styleBlur: z
-    .number()
-    .int()
-    .min(0)
-    .default(0)
-    .describe('passes of a [1,2,1]/4 blur on the output and the style image before the style loss, so it stops paying for a fine weave (0 = off)'),
-  latticeWeight: z
-    .number()
-    .min(0)
-    .default(0)
-    .describe('weight of the lattice penalty: the part of the output periodic with the network\'s stride of 4 px (the checkerboard; 0 = off)'),
+  styleBlur: styleBlurOption,
+  latticeWeight: latticeWeightOption,
   inputNoise: z
     .number()
     .min(0)

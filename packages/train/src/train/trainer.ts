@@ -38,21 +38,15 @@ export interface TrainableNet {
   apply(x: tf.Tensor4D): tf.Tensor4D;
 }
 
-/** What the trainer needs of the perceptual loss (PerceptualLoss satisfies it). */
+/**
+ * What the trainer needs of the perceptual loss (PerceptualLoss satisfies it): the total it minimises, the weighted
+ * parts it logs (their sum is the total), and the unweighted lattice penalty it logs as a progress figure.
+ */
 export interface LossFunction {
   compute(
     y: tf.Tensor4D,
     content: tf.Tensor4D,
-  ): { total: tf.Scalar; content: Record<string, tf.Scalar>; style: Record<string, tf.Scalar>; tv: tf.Scalar; lattice?: tf.Scalar };
-}
-
-/** Loss weights, to split the logged total into its weighted content / style / TV parts. */
-export interface LossWeights {
-  contentWeight: number;
-  styleWeight: number;
-  tvWeight: number;
-  contentLayers: Record<string, number>;
-  styleLayers: Record<string, number>;
+  ): { total: tf.Scalar; weighted: { content: tf.Scalar; style: tf.Scalar; tv: tf.Scalar }; lattice?: tf.Scalar };
 }
 
 export interface BatchSource {
@@ -89,12 +83,9 @@ export interface TrainerConfig {
   logEvery: number;
   prefetch: number;
   backend: string;
-  weights: LossWeights;
   /** Fields every checkpoint's meta.json carries (name, styleImages, lossNetwork, training, command ...). */
   meta: Record<string, unknown>;
   divergence?: Partial<DivergenceOptions>;
-  /** Test hook: steps whose loss is poisoned with NaN (`once`: only on the first attempt of each step). */
-  poison?: { steps: number[]; once: boolean };
   /** Steps between in-memory snapshots used for rollback (default min(checkpointEvery, 50)). */
   snapshotEvery?: number;
   /**
@@ -161,7 +152,6 @@ export class Trainer {
   private readonly io: TrainerIO;
   private readonly log: (line: string) => void;
   private snapshot: Snapshot | null = null;
-  private readonly poisoned = new Set<number>();
   private lastLosses: StepLosses | null = null;
 
   constructor(net: TrainableNet, loss: LossFunction, data: BatchSource, io: TrainerIO, config: TrainerConfig, log: (line: string) => void) {
@@ -217,7 +207,7 @@ export class Trainer {
    * Loss and gradient of one batch, accumulated over micro-batches: each micro-batch's loss is scaled by its
    * share of the batch, so the sum of the gradients is the whole-batch gradient (instance norm is per image).
    */
-  async gradients(batch: Batch, poison = false): Promise<{ grads: tf.Tensor[]; losses: StepLosses }> {
+  async gradients(batch: Batch): Promise<{ grads: tf.Tensor[]; losses: StepLosses }> {
     const { imageSize } = this.config;
     const B = batch.n;
     const micro = Math.max(1, Math.min(this.config.microBatch, B));
@@ -233,15 +223,13 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => {
         const [ly, lx] = this.jitterCrop(this.net.apply(x), x);
         const r = this.loss.compute(ly, lx);
-        comps = tf.keep(tf.stack([r.total, this.weightedContent(r.content), this.weightedStyle(r.style), tf.mul(r.tv, this.config.weights.tvWeight), r.lattice ?? tf.scalar(NaN)]) as tf.Tensor1D);
-        let total = tf.mul(r.total, scale) as tf.Scalar;
-        if (poison) total = tf.mul(total, NaN) as tf.Scalar;
-        return total;
+        comps = tf.keep(tf.stack([r.total, r.weighted.content, r.weighted.style, r.weighted.tv, r.lattice ?? tf.scalar(NaN)]) as tf.Tensor1D);
+        return tf.mul(r.total, scale) as tf.Scalar;
       }, vars);
       const c = await (comps as tf.Tensor1D | null)!.data(); // async: webgpu in Node has no dataSync
       (comps as tf.Tensor1D | null)!.dispose();
       value.dispose();
-      parts.total += (poison ? NaN : c[0]!) * scale;
+      parts.total += c[0]! * scale;
       parts.content += c[1]! * scale;
       parts.style += c[2]! * scale;
       parts.tv += c[3]! * scale;
@@ -279,10 +267,7 @@ export class Trainer {
 
   /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */
   async trainStep(batch: Batch): Promise<{ losses: StepLosses; ok: true } | { ok: false; reason: string }> {
-    const poison =
-      this.config.poison?.steps.includes(this.step) === true && !(this.config.poison.once && this.poisoned.has(this.step));
-    if (poison) this.poisoned.add(this.step);
-    const { grads, losses } = await this.gradients(batch, poison);
+    const { grads, losses } = await this.gradients(batch);
     const verdict = this.guard.check(this.step, losses.total);
     if (!verdict.ok) {
       for (const t of grads) t.dispose();
@@ -292,22 +277,6 @@ export class Trainer {
     for (const t of grads) t.dispose();
     this.step += 1;
     return { ok: true, losses };
-  }
-
-  private weightedContent(content: Record<string, tf.Scalar>): tf.Scalar {
-    const w = this.config.weights;
-    return tf.mul(
-      Object.entries(content).reduce<tf.Scalar>((s, [k, v]) => tf.add(s, tf.mul(v, w.contentLayers[k] ?? 1)), tf.scalar(0)),
-      w.contentWeight,
-    );
-  }
-
-  private weightedStyle(style: Record<string, tf.Scalar>): tf.Scalar {
-    const w = this.config.weights;
-    return tf.mul(
-      Object.entries(style).reduce<tf.Scalar>((s, [k, v]) => tf.add(s, tf.mul(v, w.styleLayers[k] ?? 1)), tf.scalar(0)),
-      w.styleWeight,
-    );
   }
 
   /** Mean total loss over images (no gradients), micro-batched. */
