@@ -4,7 +4,13 @@
  * backend runs and why. `auto` tries tensorflow (libtensorflow via @tensorflow/tfjs-node-gpu or -node,
  * optional dependencies) → webgpu on a hardware adapter (Dawn) → wasm (XNNPACK) → cpu. A software WebGPU
  * adapter (Mesa lavapipe/llvmpipe, SwiftShader) is skipped by `auto`: measured slower than wasm (docs/backends.md).
+ * Dawn is loaded only when WebGPU is asked for, or by `auto` where a GPU device file exists (gpuDeviceFiles):
+ * its adapter scan prints lavapipe's limit warnings to stderr from native code, which JavaScript cannot filter.
+ * The first call also puts tfjs in production mode (in tfjs 4.22 that only silences tfjs-core's console warnings,
+ * such as the cpu backend's "install tfjs-node" banner; our own backend line says what runs); HOKUSAI_DEBUG=1
+ * keeps them.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -181,6 +187,35 @@ export async function probeWebGpu(): Promise<WebGpuAdapterSummary> {
   return { ...summary, software };
 }
 
+/**
+ * The device files through which a hardware Vulkan driver reaches a GPU on Linux: /dev/dri/renderD* (Mesa's
+ * drivers), /dev/nvidia<N> (NVIDIA's), /dev/dxg (WSL 2). None means only a software adapter can exist. Undefined
+ * where this cannot be told (other systems): then `auto` asks Dawn.
+ */
+export function gpuDeviceFiles(platform: string = process.platform, dev = '/dev'): string[] | undefined {
+  if (platform !== 'linux') return undefined;
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(path.join(dev, dir));
+    } catch {
+      return [];
+    }
+  };
+  const dri = list('dri').filter((f) => /^renderD\d+$/.test(f)).map((f) => `dri/${f}`);
+  const top = list('.').filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg');
+  return [...dri, ...top].sort().map((f) => path.join(dev, f));
+}
+
+/** The adapter `auto` may use, or why not: without GPU device files Dawn is not even loaded (see the header). */
+async function autoWebGpuAdapter(): Promise<WebGpuAdapterSummary | string> {
+  const notChosen = "slower than wasm here, not chosen (force it with 'webgpu')";
+  if (gpuDeviceFiles()?.length === 0) {
+    return `webgpu: no GPU device file (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg), so only a software adapter could run: ${notChosen}`;
+  }
+  const adapter = await probeWebGpu();
+  return adapter.software ? `webgpu: ${describeAdapter(adapter)} is ${notChosen}` : adapter;
+}
+
 function describeAdapter(a: WebGpuAdapterSummary): string {
   const what = [a.vendor, a.architecture, a.device, a.description].filter((s) => s !== '').join(' ');
   return `Dawn/Vulkan on ${what || 'an unnamed adapter'}${a.software ? ' (software rasteriser, runs on the CPU)' : ''}`;
@@ -251,6 +286,7 @@ export async function initBackend(name: BackendName = 'auto', log?: (line: strin
   if (!BACKEND_NAMES.includes(name)) {
     throw new HokusaiError('INVALID_ARGUMENT', `backend: expected one of ${BACKEND_NAMES.join(', ')}, got '${String(name)}'`);
   }
+  if (process.env.HOKUSAI_DEBUG !== '1') tf.env().set('PROD', true);
   if (current !== undefined && (name === current.requested || name === current.info.name) && tf.getBackend() === current.info.name) {
     return current.info;
   }
@@ -264,11 +300,12 @@ export async function initBackend(name: BackendName = 'auto', log?: (line: strin
       try {
         let adapter: WebGpuAdapterSummary | undefined;
         if (candidate === 'webgpu') {
-          adapter = await probeWebGpu();
-          if (adapter.software) {
-            skipped.push(`webgpu: ${describeAdapter(adapter)} is slower than wasm here, not chosen (force it with 'webgpu')`);
+          const found = await autoWebGpuAdapter();
+          if (typeof found === 'string') {
+            skipped.push(found);
             continue;
           }
+          adapter = found;
         }
         chosen = { name: candidate, reason: await initOne(candidate, adapter) };
         break;
