@@ -2,7 +2,8 @@
  * A fixed pool of inference worker threads with a bounded FIFO queue: concurrency = number of workers; requests
  * beyond `queueSize` waiting ones are refused at once (QUEUE_FULL → 503 + Retry-After); a job still queued at its
  * deadline is dropped (TIMEOUT → 503). Every worker holds every loaded style; a crashed worker is replaced and
- * given the current styles again. The TypeScript worker runs through tsx, registered inside the thread.
+ * given the current styles again. The TypeScript worker runs through tsx, registered inside the thread (in the
+ * CLI bundle, the bundle itself is the worker).
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -23,6 +24,9 @@ const TSX_API =
   typeof import.meta.resolve === 'function'
     ? import.meta.resolve('tsx/esm/api')
     : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+
+/** Defined only inside the CLI bundle (tools/build-cli.mjs): its URL; that file is also the worker's entry there. */
+declare const HOKUSAI_BUNDLE_URL: string | undefined;
 
 function bootstrap(entry: string): string {
   return `
@@ -105,9 +109,11 @@ export class InferencePool {
   }
 
   private spawn(): Promise<Slot> {
-    const entry = new URL('./inference-worker.ts', import.meta.url).href;
-    const init: WorkerInit = { engine: this.opts.engine, backend: this.opts.backend, threads: this.opts.threads, warmupSize: this.opts.warmupSize };
-    const worker = new Worker(bootstrap(entry), { eval: true, workerData: init });
+    const init: WorkerInit = { engine: this.opts.engine, backend: this.opts.backend, threads: this.opts.threads, warmupSize: this.opts.warmupSize, idleReleaseMs: this.opts.idleReleaseMs };
+    const worker =
+      typeof HOKUSAI_BUNDLE_URL === 'string'
+        ? new Worker(new URL(HOKUSAI_BUNDLE_URL), { workerData: init })
+        : new Worker(bootstrap(new URL('./inference-worker.ts', import.meta.url).href), { eval: true, workerData: init });
     const slot: Slot = { worker, ready: false, job: undefined, pendingLoads: new Map() };
     this.slots.push(slot);
     return new Promise((resolve, reject) => {
