@@ -58,7 +58,17 @@ export function camel(key: string): string {
   return key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Parse options with the command's schema; a failure lists every bad option with what was expected and what arrived. */
+/** True when zod's issue is about a top-level option that was not given at all (`raw[key]` undefined). */
+function isMissing(issue: z.core.$ZodIssue, raw: unknown): boolean {
+  const key = issue.path[0];
+  if (issue.code !== 'invalid_type' || issue.path.length !== 1 || typeof key !== 'string') return false;
+  return raw === null || typeof raw !== 'object' || (raw as Record<string, unknown>)[key] === undefined;
+}
+
+/**
+ * Parse options with the command's schema; a failure lists every bad option with what was expected and what
+ * arrived, and names a required option that is missing as such (`--checkpoint is required`).
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function resolveOptions<S extends z.ZodObject<any>>(schema: S, raw: unknown, what = 'option'): z.infer<S> {
   const result = schema.safeParse(raw);
@@ -66,7 +76,13 @@ export function resolveOptions<S extends z.ZodObject<any>>(schema: S, raw: unkno
   const lines = result.error.issues.map((issue) => {
     const key = issue.path.join('.');
     const flag = key ? `--${kebab(key)}` : what;
+    if (isMissing(issue, raw)) {
+      const field = (schema.shape as Record<string, z.ZodType | undefined>)[key];
+      return `${flag} is required${field?.description ? `: ${field.description}` : ''}`;
+    }
     return `${flag}: ${issue.message}`;
   });
-  throw new InvalidArgumentError(`Invalid ${what}s:\n  ${lines.join('\n  ')}`);
+  const missingOnly = result.error.issues.every((issue) => isMissing(issue, raw));
+  const head = missingOnly ? `Missing required ${what}${lines.length > 1 ? 's' : ''}` : `Invalid ${what}s`;
+  throw new InvalidArgumentError(lines.length === 1 && missingOnly ? (lines[0] as string) : `${head}:\n  ${lines.join('\n  ')}`);
 }

@@ -93,6 +93,10 @@ export async function planJobs(
   log: (line: string) => void = () => {},
 ): Promise<{ jobs: StylizeJob[]; toFolder: boolean }> {
   const outStat = await statOrNull(out);
+  const outExt = extname(out).toLowerCase();
+  if (OTHER_IMAGE_EXTENSIONS.has(outExt) && !(outStat?.isDirectory() ?? false)) {
+    throw new InvalidArgumentError(`--out "${out}": cannot write ${outExt} images; expected a file name ending in .jpg, .jpeg, .png or .webp, or a folder`);
+  }
   const kinds: { path: string; isDir: boolean }[] = [];
   for (const input of inputs) {
     const s = await statOrNull(input);
