@@ -4,7 +4,7 @@
  * (postprocess.ts), so both engines give the same picture. The one home of onnxruntime session code: the server's
  * inference worker and the CLI's `stylize`/`export` use it (through @hokusai/serve's index).
  */
-import type { TransformerNet } from '@hokusai/model';
+import { TransformerNet } from '@hokusai/model';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { exportOnnx, ONNX_INPUT, ONNX_MIN_SIDE, ONNX_OUTPUT } from './onnx-export.ts';
 import { cropTopLeft, finishPixels, padToMin, toFloat } from './postprocess.ts';
@@ -33,9 +33,12 @@ export interface OnnxStylizerOptions {
   run?: InferenceSession.RunOptions;
 }
 
-/** Builds an onnxruntime session for `net` (the net is not kept: the caller may dispose of it afterwards). */
-export async function createOnnxStylizer(ort: Ort, net: TransformerNet, opts: OnnxStylizerOptions): Promise<PixelStylizer> {
-  const bytes = exportOnnx(net, { metadata: { name: opts.name ?? '' } });
+/**
+ * Builds an onnxruntime session for a network, or for an ONNX model it was exported to (exportOnnx's graph I/O).
+ * The net is not kept: the caller may dispose of it afterwards.
+ */
+export async function createOnnxStylizer(ort: Ort, model: TransformerNet | Uint8Array, opts: OnnxStylizerOptions): Promise<PixelStylizer> {
+  const bytes = model instanceof TransformerNet ? exportOnnx(model, { metadata: { name: opts.name ?? '' } }) : model;
   const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
