@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Express } from 'express';
+import { HokusaiError } from '@hokusai/model';
 import { createApp } from './app.ts';
 import { ServerMetrics } from './metrics.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
@@ -35,6 +36,15 @@ function packageVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/** A listen failure on a busy or privileged port as an IO error naming the port and how to choose another. */
+function listenError(error: unknown, port: number, host: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return error;
+  const why = code === 'EADDRINUSE' ? 'is already in use (another hokusai serve?)' : 'cannot be used without root privileges';
+  const other = port < 65535 ? port + 1 : 8080;
+  return new HokusaiError('IO', `port ${port} on ${host} ${why}: stop that server, or choose another port: --port ${other} (npm start -- --port ${other})`, { cause: error });
 }
 
 export async function startServer(
@@ -87,9 +97,10 @@ export async function startServer(
   server.maxHeadersCount = 100;
   server.maxRequestsPerSocket = 1000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: unknown) => reject(listenError(error, options.port, options.host));
+    server.once('error', onError);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });

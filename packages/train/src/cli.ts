@@ -36,7 +36,11 @@ function printError(error: unknown): number {
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
+    // One Ctrl-C can arrive twice at once: from the terminal and forwarded by a parent (npm start); count it once.
+    if (signals === 1 && Date.now() - firstSignalAt < 500) return;
+    if (signals === 0) firstSignalAt = Date.now();
     signals += 1;
     if (signals > 1) {
       process.stderr.write(`\n${sig} again: exiting now\n`);
