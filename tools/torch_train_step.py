@@ -45,7 +45,7 @@ def load_vgg19(path, deepest):
 
 
 def features(convs, rgb, wanted):
-    x = rgb.flip(1) - torch.tensor(MEAN_BGR).view(1, 3, 1, 1)
+    x = rgb.flip(1) - torch.tensor(MEAN_BGR, device=rgb.device).view(1, 3, 1, 1)
     out = {}
     for relu, last, w, b in convs:
         x = F.relu(F.conv2d(x, w, b, padding=1))
