@@ -14,7 +14,7 @@
  * `checkpoints/` and the siblings of the folder asked for).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -208,7 +208,9 @@ export async function checkpointNotFoundError(dir: string, label = 'checkpoint')
   const bundledDir = bundledCheckpointsDir();
   const bundled = bundledDir === undefined ? [] : await listCheckpointDirs(bundledDir);
   const parent = dirname(resolve(dir));
-  const siblings = bundledDir !== undefined && parent === resolve(bundledDir) ? [] : await listCheckpointDirs(parent);
+  const real = (p: string) => realpath(p).catch(() => resolve(p));
+  const isBundled = bundledDir !== undefined && (await real(parent)) === (await real(bundledDir));
+  const siblings = isBundled ? [] : await listCheckpointDirs(parent);
   const known: string[] = [];
   if (bundled.length > 0 && bundledDir !== undefined) known.push(`bundled styles in ${shown(bundledDir)}/: ${bundled.join(', ')}`);
   if (siblings.length > 0) known.push(`checkpoints in ${shown(parent)}/: ${siblings.join(', ')}`);

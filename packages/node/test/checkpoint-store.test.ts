@@ -3,7 +3,7 @@
 // the old or the new checkpoint, and leftovers of dead writers are cleaned up; readCheckpointMeta; clear errors
 // (a missing checkpoint lists the bundled styles and its sibling checkpoints).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -184,6 +184,11 @@ describe('checkpoint store crash safety', () => {
     expect(e.details).toMatchObject({ siblings: ['run-a', 'run-b'] });
     const lonely = await checkpointNotFoundError(join(root, 'empty', 'x'));
     expect(lonely.message).not.toContain('checkpoints in');
+    // a link to the bundled folder (e.g. a working copy elsewhere) lists the bundled styles once
+    symlinkSync(bundledCheckpointsDir() as string, join(root, 'linked'));
+    const linked = await checkpointNotFoundError(join(root, 'linked', 'wave'));
+    expect(linked.message).toContain('bundled styles in checkpoints/: ');
+    expect(linked.message).not.toContain('checkpoints in');
   });
 });
 
