@@ -1,14 +1,15 @@
 // Shared helpers for the bench scripts: argument parsing, timing with real synchronisation, and loading the
 // workspace packages under plain tsx (tfjs-core's ESM gradient files need the CLI's resolve hook).
 import { register } from 'node:module';
+import { sharedPath } from '../packages/node/src/shared-data.ts';
 
 register('../packages/train/bin/resolve-hooks.mjs', import.meta.url);
 
-/** Default inputs of the benches that need real data: ../shared's VGG19 weights, a photo and a painting. */
+/** Default inputs of the benches that need real data: the shared data's ($HOKUSAI_SHARED) VGG19 weights, a photo and a painting. */
 export const SHARED_INPUTS = {
-  weights: '../shared/weights/vgg19-keras/vgg19_notop.h5',
-  content: '../shared/images/content/kodim23.png',
-  style: '../shared/images/styles/starry_night_van_gogh.jpg',
+  weights: sharedPath('weights/vgg19-keras/vgg19_notop.h5'),
+  content: sharedPath('images/content/kodim23.png'),
+  style: sharedPath('images/styles/starry_night_van_gogh.jpg'),
 } as const;
 
 export type BenchBackend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';

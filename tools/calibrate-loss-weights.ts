@@ -11,14 +11,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, readImage, rgbToTensor } from '@hokusai/node';
+import { initBackend, readImage, rgbToTensor, sharedPath } from '@hokusai/node';
 import { DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, equalLayerWeights, PerceptualLoss, readKerasVggH5 } from '@hokusai/losses';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? (process.argv[i + 1] ?? dflt) : dflt;
 };
-const weightsPath = arg('weights', '../shared/weights/vgg19-keras/vgg19_notop.h5');
+const weightsPath = arg('weights', sharedPath('weights/vgg19-keras/vgg19_notop.h5'));
 await initBackend(arg('backend', 'wasm') as 'wasm');
 const weights = await readKerasVggH5(readFileSync(weightsPath));
 const size = 256;
@@ -44,9 +44,9 @@ const s0: number[] = [];
 const tv0: number[] = [];
 const perLayer: Record<string, number[]> = {};
 for (const p of photos) {
-  const photo = await load(`../shared/images/content/${p}`);
+  const photo = await load(sharedPath(`images/content/${p}`));
   for (const s of paintings) {
-    const painting = await load(`../shared/images/styles/${s}`);
+    const painting = await load(sharedPath(`images/styles/${s}`));
     loss.setStyle([{ image: painting, weight: 1 }]);
     const [c, st, tv, layers] = tf.tidy(() => {
       const y = tf.expandDims(photo, 0) as tf.Tensor4D;

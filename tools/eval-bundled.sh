@@ -4,10 +4,10 @@
 # `hokusai eval`) of the output with that of the unmodified photo, both at 512 px long edge, against the target the
 # network was trained for: the style image resized to the checkpoint's training --style-size (meta.json).
 # Usage: [EVAL_OUT=dir] [EVAL_CHECKPOINTS=dir] tools/eval-bundled.sh [style-id ...]   (prints a markdown table; needs
-# ../shared). EVAL_CHECKPOINTS (default: checkpoints) holds one folder per style id, e.g. candidates from a run.
+# $HOKUSAI_SHARED, default ../shared). EVAL_CHECKPOINTS (default: checkpoints) holds one folder per style id, e.g. candidates from a run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-shared=../shared
+shared=${HOKUSAI_SHARED:-../shared}
 weights=$shared/weights/vgg19-keras/vgg19_notop.h5
 # EVAL_PHOTOS="kodim14.png ..." checks a subset of the held-out photos (quicker, for candidates).
 read -r -a held_out <<< "${EVAL_PHOTOS:-kodim14.png kodim19.png kodim23.png skimage_coffee.png}"

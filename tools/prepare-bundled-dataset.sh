@@ -4,7 +4,7 @@
 # as symbolic links (datasets/ is not in git).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-src=$(cd ../shared/images/content && pwd)
+src=$(cd "${HOKUSAI_SHARED:-../shared}/images/content" && pwd)
 held_out=" kodim14.png kodim19.png kodim23.png skimage_coffee.png "
 rm -rf datasets/bundled
 mkdir -p datasets/bundled/train datasets/bundled/validation

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@hokusai/node';
 import { contentLoss, gram, readKerasVggH5, styleLossFromGrams, totalVariation, Vgg, VGG_LAYERS, type VggWeights } from '../src/index.ts';
-import { SHARED, VGG19_H5 } from './helpers.ts';
+import { VGG19_H5, VGG19_WEIGHTS } from './helpers.ts';
+import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
 
 interface Stats {
   mean: number;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   const { width, height } = fixture.size;
   for (const role of ['content', 'image', 'style'] as const) {
     const c = fixture.crops[role];
-    const raw = await sharp(`${SHARED}${c.file}`).removeAlpha().extract({ left: c.left, top: c.top, width, height }).raw().toBuffer();
+    const raw = await sharp(shared(c.file)).removeAlpha().extract({ left: c.left, top: c.top, width, height }).raw().toBuffer();
     pixels[role] = Float32Array.from(raw);
   }
 });
@@ -105,7 +106,8 @@ async function compareOn(backend: 'wasm' | 'webgpu', poolings: ('max' | 'avg')[]
   expect(bad, `${backend}: quantities off by more than 1e-3 relative`).toEqual([]);
 }
 
-describe('VGG19 losses match the PyTorch reference (tools/make_loss_fixtures.py)', () => {
+const data = needs('VGG19 losses against PyTorch', VGG19_WEIGHTS, sharedData('images'));
+describe.runIf(data)('VGG19 losses match the PyTorch reference (tools/make_loss_fixtures.py)', () => {
   test('the PNG crops decode to the same pixels as in Python', () => {
     for (const role of ['content', 'image', 'style'] as const) {
       expect(pixels[role]!.reduce((a, b) => a + b, 0)).toBe(fixture.pixelSums[role]);

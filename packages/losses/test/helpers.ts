@@ -1,5 +1,6 @@
 // Test helpers: deterministic random VGG weights (He-scaled, so activations stay in range) and a seeded RNG.
 import { convSpecs, type LossNetName, type VggWeights } from '../src/index.ts';
+import { shared, sharedData } from '../../node/test/shared-data.ts';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -37,12 +38,13 @@ export function randomImageData(n: number, seed: number): Float32Array {
   return out;
 }
 
-export const SHARED = new URL('../../../../shared/', import.meta.url).pathname;
-export const VGG19_H5 = `${SHARED}weights/vgg19-keras/vgg19_notop.h5`;
+export const VGG19_H5 = shared('weights/vgg19-keras/vgg19_notop.h5');
+/** The requirement of the tests on the real VGG19 weights. */
+export const VGG19_WEIGHTS = sharedData('weights/vgg19-keras/vgg19_notop.h5');
 
-/** A real image from ../shared as an RGB 0–255 `[H,W,3]` Float32Array, resized (cover) to `width`×`height`. */
+/** A real image from the shared data as an RGB 0–255 `[H,W,3]` Float32Array, resized (cover) to `width`×`height`. */
 export async function loadSharedImage(rel: string, width: number, height: number): Promise<{ data: Float32Array; shape: [number, number, number] }> {
   const sharp = (await import('sharp')).default;
-  const { data, info } = await sharp(`${SHARED}${rel}`).removeAlpha().resize(width, height, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(shared(rel)).removeAlpha().resize(width, height, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
   return { data: Float32Array.from(data), shape: [info.height, info.width, 3] };
 }

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@hokusai/node';
 import { blurImage, gram, PerceptualLoss, readKerasVggH5, type PerceptualLossOptions, type VggWeights } from '../src/index.ts';
-import { loadSharedImage, VGG19_H5 } from './helpers.ts';
+import { loadSharedImage, VGG19_H5, VGG19_WEIGHTS } from './helpers.ts';
+import { needs, sharedData } from '../../node/test/shared-data.ts';
 
 let weights: VggWeights;
 let photo: tf.Tensor3D;
@@ -36,7 +37,7 @@ afterAll(() => tf.dispose([photo, photo2, wave, starry]));
 
 const num = (t: tf.Tensor) => t.dataSync()[0]!;
 
-describe('PerceptualLoss', () => {
+describe.runIf(needs('PerceptualLoss on real weights', VGG19_WEIGHTS, sharedData('images/content', 'images/styles')))('PerceptualLoss', () => {
   test('y = content: content losses exactly 0, style losses > 0; total is the weighted sum', () => {
     const loss = PerceptualLoss.fromWeights(weights, OPTS);
     loss.setStyle([{ image: wave, weight: 1 }]);

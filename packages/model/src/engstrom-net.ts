@@ -2,7 +2,8 @@
  * Logan Engstrom's fast-style-transfer network (github.com/lengstrom/fast-style-transfer, src/transform.py), a
  * variant of Johnson et al. 2016: zero "SAME" padding, bias-free convolutions, instance norm with eps 1e-3 on the
  * variance, two stride-2 transposed convolutions for upsampling, and output `tanh(y)·150 + 127.5`.
- * Layer table: /work/shared/reference-models/engstrom-wave/SOURCE.md. Input is RGB 0–255 fed as is.
+ * Layer table: reference-models/engstrom-wave/SOURCE.md of the shared data ($HOKUSAI_SHARED, default ../shared).
+ * Input is RGB 0–255 fed as is.
  * Weight names follow the Johnson net's (conv1.weight, in1.weight = IN scale, in1.bias = IN shift, …);
  * `ml5-import.ts` maps the ml5 `Variable_i` names onto them.
  */

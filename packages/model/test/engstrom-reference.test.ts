@@ -1,5 +1,5 @@
 // Engstrom architecture + ml5 import against the published lengstrom outputs (SOURCE.md in
-// ../shared/reference-models/engstrom-wave): the imported networks must reproduce chicago_{wave,udnie}_lengstrom.jpg
+// the shared data's reference-models/engstrom-wave): the imported networks must reproduce chicago_{wave,udnie}_lengstrom.jpg
 // at ≥ 38 dB PSNR over the whole 712×474 image (lengstrom's sample = our output with the first 2 rows removed,
 // which TransformerNet's Engstrom crop already does).
 import { readFileSync } from 'node:fs';
@@ -9,8 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import sharp from 'sharp';
 import { convTranspose3x3Stride2, importMl5, stylizeTensor, TransformerNet, WeightsError } from '@hokusai/model';
+import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
 
-const REF = join(import.meta.dirname, '../../../../shared/reference-models');
+const REF = shared('reference-models');
 
 function readMl5(style: string): { manifest: unknown; read: (f: string) => Uint8Array } {
   const dir = join(REF, `engstrom-${style}`, 'variables');
@@ -38,7 +39,8 @@ beforeAll(async () => {
   await tf.setBackend('wasm');
 });
 
-describe('Engstrom network imported from ml5', () => {
+const data = needs('Engstrom reference outputs', sharedData('reference-models/engstrom-wave', 'reference-models/engstrom-udnie'));
+describe.runIf(data)('Engstrom network imported from ml5', () => {
   for (const style of ['wave', 'udnie']) {
     it(`${style}: reproduces lengstrom's published chicago output at ≥ 38 dB PSNR`, async () => {
       const net = importMl5(readMl5(style));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { needs, requirement } from '../../node/test/shared-data.ts';
 import {
   FULL_NET,
   HALF_NET,
@@ -197,7 +198,8 @@ describe('upsampleNearest2x', () => {
 describe('Johnson forward against pytorch/examples run by torch', () => {
   // Debian's python3-torch lives in /usr/bin/python3 (a pyenv python3 on PATH may lack it).
   const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
-  it.skipIf(python === undefined)('matches within 1e-4 of the output range, for a ×4 size and an odd size', () => {
+  const torch = requirement('python3 with torch (Debian python3-torch)', python === undefined ? 'no python3 here imports torch' : null);
+  it.runIf(needs('Johnson forward against torch', torch))('matches within 1e-4 of the output range, for a ×4 size and an odd size', () => {
     const config: NetConfig = { arch: 'johnson', channels: [4, 6, 8], residualBlocks: 2 };
     const net = TransformerNet.create(config, 5);
     // Perturb IN affine parameters so they are exercised too.

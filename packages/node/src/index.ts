@@ -45,6 +45,8 @@ export {
   type KernelFix,
 } from './kernels/index.ts';
 export { download, md5File, type DownloadOptions } from './download.ts';
+// Where the shared data (weights, sample images, reference models) lives: $HOKUSAI_SHARED or ../shared.
+export { sharedDataDir, sharedPath, SHARED_DATA_ENV } from './shared-data.ts';
 export {
   loadLossWeights,
   importLossWeights,

@@ -13,12 +13,12 @@ import {
   relativeError,
   type ConvGeometry,
 } from './kernel-reference.ts';
+import { needs, requirement } from './shared-data.ts';
 
 const gpu: { adapter: WebGpuAdapterSummary } | { reason: string } = await probeWebGpu().then(
   (adapter) => ({ adapter }),
   (error: unknown) => ({ reason: error instanceof Error ? error.message : String(error) }),
 );
-if ('reason' in gpu) console.warn(`[backend.test] WebGPU tests SKIPPED: ${gpu.reason}`);
 
 function installed(pkg: string): boolean {
   try {
@@ -154,9 +154,9 @@ describe('training gradients agree across backends', () => {
   }
 });
 
-const gpuTitle =
-  'adapter' in gpu ? `webgpu built-in gradient kernels (${gpu.adapter.description || gpu.adapter.vendor})` : `webgpu — SKIPPED: ${gpu.reason}`;
-describe.skipIf(!('adapter' in gpu))(gpuTitle, () => {
+const gpuTitle = 'adapter' in gpu ? `webgpu built-in gradient kernels (${gpu.adapter.description || gpu.adapter.vendor})` : 'webgpu built-in gradient kernels';
+const webgpu = requirement('a WebGPU adapter (Dawn on Vulkan; lavapipe without a GPU)', 'reason' in gpu ? gpu.reason : null);
+describe.runIf(needs(gpuTitle, webgpu))(gpuTitle, () => {
   const cases: (ConvGeometry & { pad: 'same' | 'valid' })[] = [
     { N: 2, H: 7, W: 5, Ci: 3, Co: 4, KH: 3, KW: 3, sh: 1, sw: 1, top: 1, left: 1, OH: 7, OW: 5, pad: 'same' },
     { N: 3, H: 9, W: 7, Ci: 4, Co: 3, KH: 3, KW: 3, sh: 2, sw: 2, top: 0, left: 0, OH: 4, OW: 3, pad: 'valid' },

@@ -8,8 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchLossWeights, importLossWeights, listLossWeights, loadLossWeights, OFFICIAL_WEIGHTS } from '../src/index.ts';
+import { needs, shared, sharedData } from './shared-data.ts';
 
-const H5 = new URL('../../../../shared/weights/vgg19-keras/vgg19_notop.h5', import.meta.url).pathname;
+const H5 = shared('weights/vgg19-keras/vgg19_notop.h5');
 let cacheDir = '';
 let server: Server;
 let base = '';
@@ -33,7 +34,7 @@ afterAll(async () => {
 
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-describe('weights store', () => {
+describe.runIf(needs('weights store on the real VGG19 file', sharedData('weights/vgg19-keras/vgg19_notop.h5')))('weights store', () => {
   test('no weights: NOT_FOUND naming hokusai weights fetch and import', async () => {
     await expect(loadLossWeights({ lossNet: 'vgg19', cacheDir })).rejects.toMatchObject({
       code: 'NOT_FOUND',

@@ -4,12 +4,13 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { importMl5, type NetConfig } from '@hokusai/model';
 import { initBackend } from '@hokusai/node';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../src/onnx-export.ts';
 import { imageRangeNet } from './helpers.ts';
+import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
 
 beforeAll(async () => {
   await initBackend('wasm'); // the reference side; far faster than the cpu backend for the real network
@@ -80,9 +81,10 @@ describe('ONNX export', () => {
   });
 });
 
-describe('ONNX export of the real Engstrom "wave" network (../shared reference model)', () => {
-  const root = new URL('../../../../shared/reference-models/engstrom-wave/', import.meta.url);
-  const read = (rel: string) => new Uint8Array(readFileSync(new URL(rel, root)));
+const wave = needs('ONNX export of the real Engstrom network', sharedData('reference-models/engstrom-wave'));
+describe.runIf(wave)('ONNX export of the real Engstrom "wave" network (shared reference model)', () => {
+  const root = shared('reference-models/engstrom-wave');
+  const read = (rel: string) => new Uint8Array(readFileSync(join(root, rel)));
 
   it('matches tfjs within 1 grey level and reproduces the published output (PSNR > 35 dB)', async () => {
     const manifest = JSON.parse(Buffer.from(read('variables/manifest.json')).toString('utf8')) as unknown;
@@ -93,7 +95,7 @@ describe('ONNX export of the real Engstrom "wave" network (../shared reference m
         (await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', data, [1, h, w, 3]) }))[ONNX_OUTPUT]!.data as Float32Array;
 
       // Parity with tfjs on a crop (the tfjs cpu backend is slow at full size).
-      const { data: crop } = await sharp(fileURLToPath(new URL('samples/chicago.jpg', root)))
+      const { data: crop } = await sharp(join(root, 'samples/chicago.jpg'))
         .extract({ left: 200, top: 100, width: 96, height: 64 })
         .raw()
         .toBuffer({ resolveWithObject: true });
@@ -105,10 +107,10 @@ describe('ONNX export of the real Engstrom "wave" network (../shared reference m
       expect(maxDiff).toBeLessThan(1);
 
       // Full image against lengstrom's published result (rows 2–475 of our 476-row output, see SOURCE.md).
-      const content = await sharp(fileURLToPath(new URL('samples/chicago.jpg', root))).raw().toBuffer({ resolveWithObject: true });
+      const content = await sharp(join(root, 'samples/chicago.jpg')).raw().toBuffer({ resolveWithObject: true });
       const { width: w, height: h } = content.info;
       const full = await run(Float32Array.from(content.data), h, w);
-      const ref = await sharp(fileURLToPath(new URL('samples/chicago_wave_lengstrom.jpg', root))).raw().toBuffer();
+      const ref = await sharp(join(root, 'samples/chicago_wave_lengstrom.jpg')).raw().toBuffer();
       let se = 0;
       for (let i = 0; i < full.length; i++) se += (Math.round(full[i]!) - ref[i]!) ** 2;
       const psnr = 10 * Math.log10((255 * 255) / (se / full.length));

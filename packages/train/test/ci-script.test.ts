@@ -63,7 +63,7 @@ describe('.ci/run on a fresh machine (stubbed system commands)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const log = calls();
     expect(log).toMatch(/^sudo .*apt-get install .* mesa-vulkan-drivers$/m);
-    expect(log).toMatch(/^sudo .*apt-get install .*--no-install-recommends chromium python3-torch python3-h5py python3-pil python3-numpy$/m);
+    expect(log).toMatch(/^sudo .*apt-get install .*--no-install-recommends chromium python3-torch python3-h5py python3-pil python3-numpy zip unzip$/m);
     expect(log).toMatch(/^npm ci --no-audit --no-fund\nnpm run ci$/m);
     expect(r.stderr).not.toContain('FAILED');
   });

@@ -11,8 +11,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { resolveOptions, type CommandContext, type CommandSpec } from '../src/command.ts';
 import { commands as evalCommands, runEval, evalSchema } from '../src/commands/eval.ts';
 import { commands as weightsCommands } from '../src/commands/weights.ts';
+import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
 
-const H5 = new URL('../../../../shared/weights/vgg19-keras/vgg19_notop.h5', import.meta.url).pathname;
+const H5 = shared('weights/vgg19-keras/vgg19_notop.h5');
+const data = needs('hokusai eval and weights on the real VGG19 file', sharedData('weights/vgg19-keras/vgg19_notop.h5'));
 let dir = '';
 let cacheDir = '';
 
@@ -63,7 +65,7 @@ const base = () => ({
   backend: 'wasm',
 });
 
-describe('hokusai eval', () => {
+describe.runIf(data)('hokusai eval', () => {
   test('image = content: content losses exactly 0, style losses > 0, JSON on stdout', async () => {
     expect(command(evalCommands, 'eval').schema).toBe(evalSchema);
     const c = ctx();
@@ -141,7 +143,7 @@ describe('hokusai eval', () => {
   });
 });
 
-describe('hokusai weights', () => {
+describe.runIf(data)('hokusai weights', () => {
   test('list, import (non-official file accepted with a warning), list again', async () => {
     const cache = join(dir, 'wcache');
     const list = command(weightsCommands, 'weights list');

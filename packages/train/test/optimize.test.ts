@@ -1,4 +1,4 @@
-// `hokusai optimize` on the real VGG19 weights and images from ../shared: the loss it optimises is PerceptualLoss's,
+// `hokusai optimize` on the real VGG19 weights and images of the shared data ($HOKUSAI_SHARED): the loss it optimises is PerceptualLoss's,
 // 50 L-BFGS iterations from noise at 128 px lower it ≥ 10× on wasm, webgpu computes the same objective and follows
 // the same trajectory until L-BFGS's own sensitivity takes over (the 1% at 128 px is opt-in and fails), and
 // the command's cheap checks fail before any heavy work with clear messages; a tiny sweep/GIF/sidecar run end to end.
@@ -14,17 +14,17 @@ import { initBackend, probeWebGpu, readImage, type RgbImage } from '@hokusai/nod
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, PixelObjective, runOptimization, type OptimizeSettings } from '../src/optimize/optimize.ts';
 import { optimizeSchema, runOptimize } from '../src/commands/optimize.ts';
 import { estimateMemory } from '../src/optimize/memory-estimate.ts';
+import { needs, requirement, shared, sharedData } from '../../node/test/shared-data.ts';
 
-const SHARED = new URL('../../../../shared/', import.meta.url).pathname;
-const H5 = `${SHARED}weights/vgg19-keras/vgg19_notop.h5`;
-const CONTENT = `${SHARED}images/content/kodim23.png`;
-const STYLE = `${SHARED}images/styles/starry_night_van_gogh.jpg`;
+const H5 = shared('weights/vgg19-keras/vgg19_notop.h5');
+const CONTENT = shared('images/content/kodim23.png');
+const STYLE = shared('images/styles/starry_night_van_gogh.jpg');
+const data = needs('optimize on real weights and images', sharedData('weights/vgg19-keras/vgg19_notop.h5', 'images/content/kodim23.png', 'images/styles'));
 
 const gpu = await probeWebGpu().then(
   (adapter) => ({ adapter }),
   (error: unknown) => ({ reason: error instanceof Error ? error.message : String(error) }),
 );
-if ('reason' in gpu) console.warn(`[optimize.test] WebGPU comparison SKIPPED: ${gpu.reason}`);
 const SLOW = process.env.HOKUSAI_SLOW_TESTS === '1';
 
 let weights: VggWeights;
@@ -74,7 +74,7 @@ async function run(over: Partial<OptimizeSettings>) {
   return r;
 }
 
-describe('optimize on real weights', () => {
+describe.runIf(data)('optimize on real weights', () => {
   it('PixelObjective (cached content features) equals PerceptualLoss.compute', async () => {
     await initBackend('wasm');
     const before = tf.memory().numTensors;
@@ -137,7 +137,8 @@ describe('optimize on real weights', () => {
   // lavapipe (software Vulkan) takes ~45 s per evaluation at 128 px on this shared 2-core machine, so the full
   // 128 px / 50-iteration run is opt-in (HOKUSAI_SLOW_TESTS=1). By default: the objective (loss and gradient at
   // the same pixels) must agree, which is what makes the runs agree up to the optimiser's sensitivity.
-  describe.skipIf(!('adapter' in gpu))('webgpu' + ('reason' in gpu ? ` — SKIPPED: ${gpu.reason}` : ''), () => {
+  const webgpu = requirement('a WebGPU adapter (Dawn on Vulkan; lavapipe without a GPU)', 'reason' in gpu ? gpu.reason : null);
+  describe.runIf(needs('optimize on webgpu', webgpu))('webgpu', () => {
     it('loss and gradient at the same pixels match wasm (48 px)', async () => {
       const evalOn = async (name: 'wasm' | 'webgpu') => {
         await initBackend(name);
@@ -205,7 +206,7 @@ describe('optimize on real weights', () => {
   });
 });
 
-describe('hokusai optimize command', () => {
+describe.runIf(data)('hokusai optimize command', () => {
   const ctx = () => {
     const lines: string[] = [];
     return { lines, ctx: { log: (l: string) => void lines.push(l), out: () => {}, signal: new AbortController().signal } };
@@ -214,7 +215,7 @@ describe('hokusai optimize command', () => {
     optimizeSchema.parse({ content: CONTENT, style: [STYLE], out: join(dir, 'o.png'), backend: 'wasm', weights: H5, ...over });
 
   it.each([
-    [{ content: join(SHARED, 'images/content/nope.png') }, 'NOT_FOUND', /nope\.png/],
+    [{ content: shared('images/content/nope.png') }, 'NOT_FOUND', /nope\.png/],
     [{ style: [H5] }, 'UNSUPPORTED_MEDIA_TYPE', /vgg19_notop\.h5/],
     [{ sweep: ['colour=1,2'] }, 'INVALID_ARGUMENT', /unknown or unsweepable key "colour"/],
     [{ sweep: ['style-weight=1e2,lots'] }, 'INVALID_ARGUMENT', /expected numbers, got "lots"/],
@@ -237,7 +238,7 @@ describe('hokusai optimize command', () => {
   it('Adam, style init, two blended styles, histogram colours, 2 levels (tiny): writes the image and its sidecar', async () => {
     const { ctx: c } = ctx();
     const out = join(dir, 'adam.png');
-    const style2 = `${SHARED}images/styles/great_wave_hokusai.jpg`;
+    const style2 = shared('images/styles/great_wave_hokusai.jpg');
     await runOptimize(opts({ out, size: 48, scales: 2, iterations: 4, optimizer: 'adam', init: 'style', style: [STYLE, style2], styleBlend: [0.7, 0.3], preserveColors: 'histogram' }), c);
     const meta = JSON.parse(await readFile(`${out}.json`, 'utf8'));
     expect(meta.settings.lr).toBe(10);

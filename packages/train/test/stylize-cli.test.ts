@@ -7,11 +7,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'packages/train/bin/hokusai.mjs');
-const WAVE = join(ROOT, '../shared/reference-models/engstrom-wave');
+const WAVE = shared('reference-models/engstrom-wave');
 const CHICAGO = join(WAVE, 'samples/chicago.jpg');
+const data = needs('hokusai import ml5 and stylize on the Engstrom wave network', sharedData('reference-models/engstrom-wave'));
 
 interface Result {
   code: number | null;
@@ -70,7 +72,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('hokusai import ml5', () => {
+describe.runIf(data)('hokusai import ml5', () => {
   it('writes a complete checkpoint with provenance and refuses to overwrite without --force', async () => {
     expect(readdirSync(ckpt).sort()).toEqual(['meta.json', 'model.json', 'weights.bin']);
     const meta = JSON.parse(readFileSync(join(ckpt, 'meta.json'), 'utf8')) as Record<string, unknown>;
@@ -83,7 +85,7 @@ describe('hokusai import ml5', () => {
   }, 300_000);
 });
 
-describe('hokusai stylize', () => {
+describe.runIf(data)('hokusai stylize', () => {
   it('gives the same image on cpu, wasm and webgpu (≤ 1 grey level)', async () => {
     const backends = process.env.HOKUSAI_SKIP_WEBGPU === '1' ? ['wasm', 'cpu'] : ['wasm', 'cpu', 'webgpu'];
     const outputs: Record<string, { data: Buffer; width: number; height: number }> = {};

@@ -5,6 +5,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpack } from '../src/commands/dataset.ts';
 import { tempDir, makeImages } from './train-helpers.ts';
+import { needs, requirement } from '../../node/test/shared-data.ts';
 
 const hasZip = (() => {
   try {
@@ -16,7 +17,7 @@ const hasZip = (() => {
   }
 })();
 
-describe.skipIf(!hasZip)('dataset unpack', () => {
+describe.runIf(needs('dataset unpack', requirement('zip and unzip on PATH', hasZip ? null : 'not found')))('dataset unpack', () => {
   it('unpacks everything, or only the first N images by name', async () => {
     const src = await tempDir('zip-src');
     await mkdir(join(src, 'train2014'));

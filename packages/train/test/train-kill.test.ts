@@ -10,10 +10,12 @@ import sharp from 'sharp';
 import { loadCheckpointDir } from '@hokusai/node';
 import { listCheckpoints } from '../src/train/run-dir.ts';
 import { tempDir, makeImages, useCpu } from './train-helpers.ts';
+import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'packages/train/bin/hokusai.mjs');
-const WEIGHTS = join(ROOT, '../shared/weights/vgg19-keras/vgg19_notop.h5');
+const WEIGHTS_FILE = 'weights/vgg19-keras/vgg19_notop.h5';
+const WEIGHTS = shared(WEIGHTS_FILE);
 
 function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,7 +47,7 @@ async function tinyRunArgs(prefix: string, images: number, colour: { r: number; 
   ];
 }
 
-describe.skipIf(!existsSync(WEIGHTS))('hokusai train survives kill -9', () => {
+describe.runIf(needs('hokusai train survives kill -9', sharedData(WEIGHTS_FILE)))('hokusai train survives kill -9', () => {
   beforeAll(useCpu);
   it('resumes from the latest checkpoint after SIGKILL and ends with the same weights', { timeout: 600_000 }, async () => {
     const common = [

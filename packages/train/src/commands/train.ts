@@ -19,7 +19,7 @@ import {
   type NetConfig,
 } from '@hokusai/model';
 import { lossOptionsOf, PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
-import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, loadLossWeights, readImage, saveCheckpointDir, writeImage } from '@hokusai/node';
+import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, loadLossWeights, readImage, saveCheckpointDir, sharedPath, writeImage } from '@hokusai/node';
 import { defineCommand, kebab, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -31,7 +31,6 @@ import { Trainer, autoMicroBatch, type SampleImage, type TrainerIO } from '../tr
 import { resolveResume, readJson, writeText } from '../train/run-dir.ts';
 import { checkStyleFits } from '../optimize/memory-estimate.ts';
 
-const SHARED_STYLES = '../shared/images/styles';
 /** Images larger than this are refused before decoding (the same default as `hokusai stylize`). */
 const MAX_PIXELS = DEFAULT_MAX_PIXELS;
 
@@ -61,7 +60,8 @@ export function applyPreset(options: TrainOptions, given: ReadonlySet<string> = 
   const preset = PRESETS[options.preset];
   const out = { ...options } as Record<string, unknown>;
   for (const [k, v] of Object.entries(preset.options)) if (!given.has(k)) out[k] = v;
-  if (options.style.length === 0) out.style = [join(SHARED_STYLES, preset.style)];
+  // A dev recipe: the presets' paintings are read from the shared data ($HOKUSAI_SHARED, default ../shared).
+  if (options.style.length === 0) out.style = [sharedPath(join('images/styles', preset.style))];
   out.name ??= options.preset;
   return trainSchema.parse(out);
 }

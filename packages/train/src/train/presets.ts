@@ -9,7 +9,7 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface Preset {
   description: string;
-  /** Style image file name, looked up in the shared styles folder (../shared/images/styles) unless a path exists. */
+  /** Style image file name in the shared data's images/styles ($HOKUSAI_SHARED, default ../shared): dev recipes. */
   style: string;
   options: Record<string, unknown>;
 }
