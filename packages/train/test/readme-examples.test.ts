@@ -113,13 +113,10 @@ interface Run {
 const children: ChildProcess[] = [];
 
 function bash(text: string, cwd: string): Run {
+  // The README's defaults, not the developer's: no HOKUSAI_* settings (HOKUSAI_PORT, HOKUSAI_MAX_SIZE…) or PORT.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HOKUSAI_') && k !== 'PORT'));
   // A process group of its own, so that stopping it stops npx's children too.
-  const child = spawn('bash', ['-o', 'pipefail', '-c', text], {
-    cwd,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HOKUSAI_DEBUG: '', PORT: '', HOKUSAI_PORT: '', FORCE_COLOR: '0' },
-  });
+  const child = spawn('bash', ['-o', 'pipefail', '-c', text], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(child);
   let output = '';
   let stdout = '';
