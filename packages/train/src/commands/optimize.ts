@@ -123,7 +123,9 @@ export function checkMemory(o: OptimizeOptions, content: { width: number; height
   // The style image's features are computed forward only at its own size; counted as a forward pass.
   const styleLong = Math.max(...levels.map((l) => l.styleLongEdge));
   const eStyle = estimateMemory({ ...base, optimizer: 'adam', width: styleLong, height: styleLong });
-  const need = { ...e, totalBytes: e.totalBytes + eStyle.activationBytes / 3, largestTensorBytes: Math.max(e.largestTensorBytes, eStyle.largestTensorBytes) };
+  // --style-blur runs the loss network twice per evaluation (content layers on the output, style layers on its blur).
+  const blurPass = o.styleBlur > 0 ? e.activationBytes : 0;
+  const need = { ...e, totalBytes: e.totalBytes + blurPass + eStyle.activationBytes / 3, largestTensorBytes: Math.max(e.largestTensorBytes, eStyle.largestTensorBytes) };
   if (fits(need, budget)) return;
   const largest = largestFittingSize({ ...base, aspect: content.width / content.height }, budget);
   const limit = shortfall(need, budget, { tensor: 'its largest tensor', total: 'it needs' });
