@@ -5,9 +5,12 @@
  * Keras layout: root attribute `layer_names`; each layer group's attribute `weight_names` names its datasets in
  * order (kernel `[kh, kw, in, out]`, bias `[out]`). Weights of Simonyan & Zisserman 2014 (arXiv:1409.1556).
  */
-import h5wasm from 'h5wasm';
+import type H5 from 'h5wasm';
 import { WeightsError } from '@hokusai/model';
 import { BLOCK_CONVS, convSpecs, LOSS_NETS, type LossNetName } from './layers.ts';
+
+/** h5wasm, imported on first use (its 4 MB module would otherwise load at every start of the CLI). */
+let h5wasm: typeof H5;
 
 export interface ConvWeights {
   /** Row-major `[3, 3, in, out]` float32 values. */
@@ -61,6 +64,7 @@ export async function readKerasVggH5(bytes: Uint8Array, expect?: LossNetName): P
   if (!isHdf5(bytes)) {
     throw new WeightsError(`Expected ${what} (HDF5), but the ${bytes.length} bytes given do not start with the HDF5 signature`);
   }
+  h5wasm ??= (await import('h5wasm')).default;
   const { FS } = await h5wasm.ready;
   if (!FS) throw new WeightsError('h5wasm did not initialise its virtual file system');
   const path = `/hokusai-vgg-${Date.now()}-${fileCounter++}.h5`;

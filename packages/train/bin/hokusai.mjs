@@ -20,6 +20,8 @@ async function built() {
 }
 
 if (await built()) {
+  // stack traces of the bundle mapped back to the TypeScript sources (dist/hokusai.mjs.map), when they are shown
+  if (process.env.HOKUSAI_DEBUG === '1') process.setSourceMapsEnabled(true);
   await import(pathToFileURL(BUNDLE).href);
 } else {
   const { register } = await import('tsx/esm/api');
