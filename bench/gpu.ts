@@ -29,7 +29,7 @@ const args = parseArgs({
   kernels: '10',
   weights: SHARED_INPUTS.weights,
   python: 'python3',
-  'torch-timeout': '240',
+  'torch-timeout': '120',
   json: '',
 });
 const sizes = list(args['sizes'] as string).map(Number);
@@ -279,7 +279,8 @@ async function loadOrt(): Promise<Ort | string> {
     return await import('onnxruntime-node');
   } catch (e) {
     const m = errorLine(e);
-    return /onnxruntime_binding|Cannot find module|ERR_MODULE_NOT_FOUND|ERR_DLOPEN/.test(m) ? `onnxruntime-node's native binding is not installed here (not in the GPU pack?): ${m}` : m;
+    if (/onnxruntime_binding/.test(m)) return "onnxruntime-node's native binding is missing (the GPU pack leaves out onnxruntime-node/bin)";
+    return `onnxruntime-node did not load: ${m}`;
   }
 }
 

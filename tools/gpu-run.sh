@@ -70,13 +70,13 @@ if [ "$small" = 1 ]; then
 else
   bench_args=(--sizes 256,512,1024 --train-size 256 --batch 4 --gatys-sizes 512,1024 --runs 10 --steps 5 --ort-cpu-max 512)
   opt_args=(--small 512 --large 1024 --iterations 200)
-  bench_cap=240; opt_cap=200
+  bench_cap=200; opt_cap=210
 fi
 img_args=()
 [ "${GPU_RUN_IMAGES:-0}" = 1 ] && img_args=(--out "$OUT/optimize")
 
 log "gpu-run: OUT=$OUT small=$small python=$PYTHON weights=$weights"
-part machine 60 machine.txt machine
+part machine 30 machine.txt bash -c "$(declare -f machine); PYTHON=$PYTHON machine"
 part gpu-bench "$bench_cap" gpu-bench.log tsx bench/gpu.ts "${bench_args[@]}" \
   --weights "$weights" --python "$PYTHON" --json "$OUT/gpu-bench.json"
 part optimize-resolution "$opt_cap" optimize-resolution.log tsx bench/optimize-resolution.ts \
