@@ -50,18 +50,12 @@ export interface PerceptualLossOptions {
  */
 export const LOSS_OPTION_KEYS = ['contentLayers', 'styleLayers', 'contentWeight', 'styleWeight', 'tvWeight', 'latticeWeight', 'styleBlur', 'pooling'] as const;
 
-/** The PerceptualLossOptions among a command's options (LOSS_OPTION_KEYS; nothing else). */
-export function lossOptionsOf(o: Required<Pick<PerceptualLossOptions, (typeof LOSS_OPTION_KEYS)[number]>>): PerceptualLossOptions {
-  return {
-    contentLayers: o.contentLayers,
-    styleLayers: o.styleLayers,
-    contentWeight: o.contentWeight,
-    styleWeight: o.styleWeight,
-    tvWeight: o.tvWeight,
-    latticeWeight: o.latticeWeight,
-    styleBlur: o.styleBlur,
-    pooling: o.pooling,
-  };
+/** The loss options of a command, every one given. */
+export type LossOptionFields = Required<Pick<PerceptualLossOptions, (typeof LOSS_OPTION_KEYS)[number]>>;
+
+/** The loss options among a command's options (LOSS_OPTION_KEYS; nothing else). */
+export function lossOptionsOf(o: LossOptionFields): LossOptionFields {
+  return Object.fromEntries(LOSS_OPTION_KEYS.map((k) => [k, o[k]])) as LossOptionFields;
 }
 
 /** `passes` passes of the separable [1,2,1]/4 binomial filter (two 2×2 box filters each; shifts by one pixel). */

@@ -1,5 +1,5 @@
 // End-to-end tests of `hokusai import ml5` and `hokusai stylize`, spawning the real CLI (bin/hokusai.mjs) on the
-// published Engstrom "wave" network from ../shared: the same image on the cpu, wasm and webgpu backends, folder
+// published Engstrom "wave" network of the shared data: the same image on the cpu, wasm and webgpu backends, folder
 // inputs with broken files, and usage errors. Set HOKUSAI_SKIP_WEBGPU=1 only on machines without Vulkan.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 // kill -9 at any moment leaves the newest checkpoint loadable: spawn `hokusai train` (real VGG19 weights from
-// ../shared, tiny sizes, wasm), SIGKILL it mid-run, load its latest checkpoint, resume with --resume latest, and
+// the shared data, tiny sizes, wasm), SIGKILL it mid-run, load its latest checkpoint, resume with --resume latest, and
 // check the final weights equal those of a run never killed. Also --init-from (fine-tuning from a checkpoint).
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -12,7 +12,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { HokusaiError, InvalidArgumentError, NotFoundError } from '@hokusai/model';
-import { readKerasVggH5, type VggWeights } from '@hokusai/losses';
+import { lossOptionsOf, readKerasVggH5, type VggWeights } from '@hokusai/losses';
 import * as hokusaiNode from '@hokusai/node';
 import { initBackend, probeImage, readImage, writeFileAtomic, writeImage, type RgbImage } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
@@ -88,14 +88,7 @@ export const SWEEPABLE = [
 
 export function settingsFrom(o: OptimizeOptions): OptimizeSettings {
   return {
-    contentLayers: o.contentLayers,
-    styleLayers: o.styleLayers,
-    contentWeight: o.contentWeight,
-    styleWeight: o.styleWeight,
-    tvWeight: o.tvWeight,
-    latticeWeight: o.latticeWeight,
-    styleBlur: o.styleBlur,
-    pooling: o.pooling,
+    ...lossOptionsOf(o),
     optimizer: o.optimizer,
     iterations: o.iterations,
     lr: o.lr > 0 ? o.lr : o.optimizer === 'adam' ? 10 : 1,

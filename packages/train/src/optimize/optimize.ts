@@ -11,7 +11,7 @@
  * Pixels are optimised unconstrained in 0–255 RGB and clipped only when written out.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PerceptualLoss, lossOptionsOf, type LossLayers, type PerceptualLossResult, type Pooling, type VggWeights } from '@hokusai/losses';
+import { PerceptualLoss, lossOptionsOf, type LossLayers, type LossOptionFields, type PerceptualLossResult, type VggWeights } from '@hokusai/losses';
 import { InvalidArgumentError } from '@hokusai/model';
 import { AdamPixels } from './adam-pixels.ts';
 import { keepContentColors, matchColorHistogram, matchLuminance } from './color-transfer.ts';
@@ -31,17 +31,8 @@ export interface LossTerms {
   lattice: number;
 }
 
-export interface OptimizeSettings {
-  contentLayers: LossLayers;
-  styleLayers: LossLayers;
-  contentWeight: number;
-  styleWeight: number;
-  tvWeight: number;
-  /** Lattice penalty weight (PerceptualLossOptions.latticeWeight). */
-  latticeWeight: number;
-  /** Blur passes before the style loss (PerceptualLossOptions.styleBlur). */
-  styleBlur: number;
-  pooling: Pooling;
+/** The loss options (as train's: LossOptionFields of @hokusai/losses) and the optimisation's own. */
+export interface OptimizeSettings extends LossOptionFields {
   optimizer: 'lbfgs' | 'adam';
   /** Iterations at the coarsest level (finer levels run half as many each, see multiscale.ts). */
   iterations: number;
