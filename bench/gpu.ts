@@ -197,10 +197,12 @@ async function tfjsInference(size: number): Promise<void> {
   }
 }
 
+/** A device like the engine's requestEngineDevice (limits raised to the adapter's), plus timestamp queries. */
 async function engineDevice(): Promise<GPUDevice> {
   const a = (await dawn.gpu.requestAdapter({ powerPreference: 'high-performance' })) as GPUAdapter;
   const wanted = (['timestamp-query', 'shader-f16'] as GPUFeatureName[]).filter((f) => a.features.has(f));
-  return a.requestDevice({ requiredFeatures: wanted, requiredLimits: { maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, maxBufferSize: a.limits.maxBufferSize } });
+  const raised = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
+  return a.requestDevice({ requiredFeatures: wanted, requiredLimits: Object.fromEntries(raised.map((k) => [k, a.limits[k]])) });
 }
 
 interface EngineForward {

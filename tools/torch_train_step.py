@@ -44,8 +44,18 @@ def load_vgg19(path, deepest):
     return convs
 
 
+_MEAN = {}
+
+
+def mean_bgr(device):
+    """The caffe mean as a [1,3,1,1] tensor on `device`, made once (no host-to-device copy per call)."""
+    if device not in _MEAN:
+        _MEAN[device] = torch.tensor(MEAN_BGR, device=device).view(1, 3, 1, 1)
+    return _MEAN[device]
+
+
 def features(convs, rgb, wanted):
-    x = rgb.flip(1) - torch.tensor(MEAN_BGR, device=rgb.device).view(1, 3, 1, 1)
+    x = rgb.flip(1) - mean_bgr(rgb.device)
     out = {}
     for relu, last, w, b in convs:
         x = F.relu(F.conv2d(x, w, b, padding=1))
