@@ -19,7 +19,15 @@ export const EXIT_IO = 11;
 /** ServeOptionsSchema's defaults (checked by the same test). */
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
-const DEMO_SOURCES = ['packages/web-demo/src', 'packages/web-demo/index.html', 'packages/web-demo/vite.config.ts', 'packages/web-demo/package.json', 'packages/model/src'];
+/** What the demo build is made from: its own files, @hokusai/model (bundled into it) and the locked dependencies. */
+const DEMO_SOURCES = [
+  'packages/web-demo/src',
+  'packages/web-demo/index.html',
+  'packages/web-demo/vite.config.ts',
+  'packages/web-demo/package.json',
+  'packages/model/src',
+  'package-lock.json',
+];
 
 /** The last value given for an option (`--port 9000`, `--port=9000`, `-p 9000`), as commander reads it. */
 export function optionValue(args, names) {
