@@ -72,8 +72,9 @@ function demoIsStale() {
 }
 
 async function main(args) {
+  const help = args.includes('--help') || args.includes('-h');
   const { port, host } = listenAddress(args);
-  if (Number.isInteger(port) && port > 0) {
+  if (!help && Number.isInteger(port) && port > 0) {
     const code = await tryListen(port, host);
     const other = port < 65535 ? port + 1 : 8080;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -83,7 +84,7 @@ async function main(args) {
     }
   }
   const demoDir = optionValue(args, ['--demo-dir']) ?? process.env.HOKUSAI_DEMO_DIR;
-  if (!demoDir && demoIsStale()) {
+  if (!help && !demoDir && demoIsStale()) {
     const build = spawnSync('npm', ['run', 'build', '-w', '@hokusai/web-demo'], { cwd: ROOT, stdio: 'inherit' });
     if (build.status !== 0) process.exit(build.status ?? 1);
   }
