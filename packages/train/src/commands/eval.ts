@@ -117,7 +117,7 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
     tensors.push(c, o);
     // Read back asynchronously: webgpu in Node has no synchronous downloads (dataSync).
     const r = tf.tidy(() => loss.compute(tf.expandDims(o, 0) as tf.Tensor4D, tf.expandDims(c, 0) as tf.Tensor4D));
-    const scalars = [...Object.values(r.content), ...Object.values(r.style), r.tv, r.lattice, r.total];
+    const scalars = [...Object.values(r.content), ...Object.values(r.style), r.tv, r.lattice, r.total, ...Object.values(r.weighted)];
     tensors.push(...scalars);
     const read = async (rec: Record<string, tf.Scalar>) =>
       Object.fromEntries(await Promise.all(Object.entries(rec).map(async ([k, v]) => [k, (await v.data())[0]!] as const)));
