@@ -185,13 +185,19 @@ function checkRgb(img: RgbImage, what: string): void {
   }
 }
 
-/** Encodes RGB pixels; the output carries no metadata (sharp drops EXIF/ICC/XMP unless asked to keep them). */
-export async function encodeImage(img: RgbImage, format: ImageFormat, quality = 90): Promise<Uint8Array> {
+/**
+ * Encodes RGB pixels; the output carries no metadata (sharp drops EXIF/ICC/XMP unless asked to keep them).
+ * `resize` scales (lanczos3) to that size on the way into the encoder, so full-size pixels never exist as one buffer.
+ */
+export async function encodeImage(img: RgbImage, format: ImageFormat, quality = 90, resize?: { width: number; height: number }): Promise<Uint8Array> {
   checkRgb(img, 'encodeImage');
   if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) {
     throw new InvalidArgumentError(`quality: expected an integer from 1 to 100, got ${quality}`);
   }
-  const s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  let s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  if (resize && (resize.width !== img.width || resize.height !== img.height)) {
+    s = s.resize(resize.width, resize.height, { fit: 'fill', kernel: 'lanczos3' });
+  }
   let encoded: Buffer;
   switch (format) {
     case 'jpeg':

@@ -3,6 +3,9 @@
  * checkpoint by our ONNX exporter (engine 'onnx') or as a tfjs TransformerNet (engine 'tfjs', or when
  * onnxruntime-node does not load), and stylises the pixels the main thread sends, so inference never runs on the
  * server's event loop. Started by worker-pool.ts through worker-bootstrap (tsx + resolve hooks).
+ * Memory: an onnxruntime session's CPU arena grows to the largest image it ran (about 600 MB for a full network at
+ * 1024² px) and never shrinks; after `idleReleaseMs` without a request, sessions that ran more than the warm-up
+ * size are rebuilt, which hands that memory back (measured in docs/serve.md, "Memory").
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,6 +21,8 @@ type Ort = typeof import('onnxruntime-node');
 interface Model {
   run(pixels: Uint8Array, width: number, height: number, strength: number, preserveColors: boolean): Promise<Uint8Array>;
   dispose(): void;
+  /** Gives back memory that runs larger than the warm-up grew (onnx: rebuilds the session); no-op when none. */
+  shrink(): Promise<void>;
   /** Runs in progress; a replaced model is disposed when this reaches 0. */
   active: number;
   retired: boolean;
@@ -58,16 +63,15 @@ async function setUp(): Promise<string> {
 async function onnxModel(net: TransformerNet, meta: Record<string, unknown>): Promise<Model> {
   const o = ort as Ort;
   const bytes = exportOnnx(net, { metadata: { name: String(meta.name ?? '') } });
-  const session: OrtSession = await o.InferenceSession.create(bytes, {
-    intraOpNumThreads: init.threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  });
+  const create = () =>
+    o.InferenceSession.create(bytes, { intraOpNumThreads: init.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  let session: OrtSession = await create();
+  let grown = false;
   return {
     active: 0,
     retired: false,
     async run(pixels, width, height, strength, preserveColors) {
+      grown ||= width * height > init.warmupSize * init.warmupSize;
       const padded = padToMin(pixels, width, height, ONNX_MIN_SIDE);
       const input = new o.Tensor('float32', toFloat(padded.pixels), [1, padded.height, padded.width, 3]);
       const out = (await session.run({ [ONNX_INPUT]: input }))[ONNX_OUTPUT] as OrtTensor;
@@ -78,6 +82,13 @@ async function onnxModel(net: TransformerNet, meta: Record<string, unknown>): Pr
     },
     dispose() {
       void session.release();
+    },
+    async shrink() {
+      if (!grown) return;
+      const old = session;
+      session = await create();
+      grown = false;
+      await old.release();
     },
   };
 }
@@ -100,6 +111,8 @@ function tfjsModel(net: TransformerNet): Model {
     dispose() {
       net.dispose();
     },
+    // tfjs: the cpu backend's arrays are garbage-collected; the wasm heap never shrinks (see docs/serve.md).
+    async shrink() {},
   };
 }
 
@@ -168,10 +181,27 @@ const ready = setUp().then(
 
 // Messages are handled one at a time, in order, after set-up (a load never interleaves with a run).
 let chain: Promise<void> = ready;
+let idleTimer: NodeJS.Timeout | undefined;
+
+/** (Re)starts the idle countdown; when it ends, every model gives back what large runs grew. */
+function armIdleRelease(): void {
+  clearTimeout(idleTimer);
+  if (init.idleReleaseMs <= 0) return;
+  idleTimer = setTimeout(() => {
+    chain = chain.then(async () => {
+      // A rebuild that fails keeps the old session (still grown): the next idle period tries again.
+      for (const model of models.values()) if (!model.retired) await model.shrink().catch(() => {});
+    });
+  }, init.idleReleaseMs);
+  idleTimer.unref();
+}
+
 port.on('message', (m: ToWorker) => {
+  if (m.type === 'run') clearTimeout(idleTimer); // no release while a request runs; the countdown restarts after it
   chain = chain.then(async () => {
     if (m.type === 'load') await load(m.id, m.version, m.files);
     else if (m.type === 'close') {
+      clearTimeout(idleTimer);
       for (const model of models.values()) model.dispose();
       models.clear();
       port.close();
@@ -184,6 +214,9 @@ port.on('message', (m: ToWorker) => {
         model.retired = true;
         release(model);
       }
-    } else await run(m);
+    } else {
+      await run(m);
+      armIdleRelease();
+    }
   });
 });

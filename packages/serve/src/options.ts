@@ -13,6 +13,13 @@ export const ENGINES = ['onnx', 'tfjs'] as const;
 export const TFJS_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export const OVERSIZE_POLICIES = ['downscale', 'reject'] as const;
 
+/**
+ * Input pixel limit: 24 Mpx (6000×4000, a 24 MP camera; a 12 MP phone photo is 4032×3024). The main thread holds
+ * about 7 bytes per input pixel while it upscales and encodes a result (~170 MB at the limit, once per busy
+ * worker); a 6000×6000 image (36 Mpx) is refused before decoding. See docs/serve.md, "Memory".
+ */
+export const DEFAULT_MAX_PIXELS = 24_000_000;
+
 /** Where the web demo's Vite build lands in this repository. */
 export const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../web-demo/dist', import.meta.url));
 
@@ -75,8 +82,10 @@ export function serveOptionsSchema(env: Env = process.env) {
       .default(d('maxBodyBytes', int(1, 2 ** 31), 10 * 1024 * 1024))
       .describe('largest request body in bytes (413 above)'),
     maxPixels: int(1, 2 ** 31)
-      .default(d('maxPixels', int(1, 2 ** 31), 40_000_000))
-      .describe('largest input image in pixels, checked from the header before decoding (422 above)'),
+      .default(d('maxPixels', int(1, 2 ** 31), DEFAULT_MAX_PIXELS))
+      .describe(
+        'largest input image in pixels, checked from the header before decoding (422 above); each request being upscaled and encoded holds about 7 bytes per input pixel',
+      ),
     maxSize: int(16, 8192)
       .default(d('maxSize', int(16, 8192), 1024))
       .describe('inference size: longest edge the network runs at; clients may ask for less with ?maxSize='),
@@ -113,6 +122,11 @@ export function serveOptionsSchema(env: Env = process.env) {
       .default(d('demoDir', z.string(), DEFAULT_DEMO_DIR))
       .describe('web demo build served at / (packages/web-demo/dist; build it with `npm run build -w packages/web-demo`)'),
     warmupSize: int(8, 1024).default(d('warmupSize', int(8, 1024), 64)).describe('edge of the image each model runs once on at load'),
+    idleReleaseMs: int(0, 3_600_000)
+      .default(d('idleReleaseMs', int(0, 3_600_000), 5_000))
+      .describe(
+        'after this many ms without a request, a worker gives back the memory larger images grew (rebuilds its onnxruntime sessions; about 600 MB per worker after a 1024 px inference); 0 = never',
+      ),
   });
 }
 

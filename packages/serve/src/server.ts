@@ -61,6 +61,7 @@ export async function startServer(
     backend: options.backend,
     threads: options.threadsPerWorker,
     warmupSize: options.warmupSize,
+    idleReleaseMs: options.idleReleaseMs,
     log,
   });
   pool.onQueueChange = (depth, busy) => {

@@ -2,10 +2,9 @@
  * POST /v1/styles/:id/stylize, step by step, cheapest checks first: style id (registry only), query parameters,
  * Content-Type, declared length, admission (bounded in-flight count) → bounded body read → magic bytes and header
  * pixel count → decode (sharp, EXIF orientation applied, downscaled to the inference size) → worker inference →
- * upscale back → encode without metadata. Output format: `format`, else Accept, else the input's.
+ * upscale back while encoding, without metadata. Output format: `format`, else Accept, else the input's.
  */
 import type { Request, Response } from 'express';
-import sharp from 'sharp';
 import { HokusaiError, NotFoundError } from '@hokusai/model';
 import { encodeImage, probeImage, readImage, type RgbImage } from '@hokusai/node';
 import { stylizeQuerySchema, type OutputFormat, type StylizeQuery } from './api-schemas.ts';
@@ -33,14 +32,6 @@ function parseQuery(query: unknown, maxSize: number): StylizeQuery {
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => `${i.path.join('.') || (i.code === 'unrecognized_keys' ? 'query' : 'query')}: ${i.message}`);
   throw new HokusaiError('INVALID_ARGUMENT', `Invalid query parameters: ${issues.join('; ')}`);
-}
-
-async function upscale(img: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
 export function stylizeHandler(ctx: ServerContext) {
@@ -102,11 +93,11 @@ export function stylizeHandler(ctx: ServerContext) {
       metrics.queueWait.observe(result.queueMs / 1000);
 
       const encodeStart = performance.now();
-      let out: RgbImage = { data: result.pixels, width: decoded.width, height: decoded.height };
-      if (out.width !== oriented.width || out.height !== oriented.height) out = await upscale(out, oriented.width, oriented.height);
+      const out: RgbImage = { data: result.pixels, width: decoded.width, height: decoded.height };
       const negotiated = negotiate(req);
       const format: OutputFormat = query.format ?? negotiated.format ?? header.format;
-      const encoded = await encodeImage(out, format, query.quality);
+      // Upscaled back to the input's size inside the encoder: the full-size pixels are never one buffer.
+      const encoded = await encodeImage(out, format, query.quality, { width: oriented.width, height: oriented.height });
       const encodeMs = performance.now() - encodeStart;
       const totalMs = performance.now() - started;
 
@@ -122,8 +113,8 @@ export function stylizeHandler(ctx: ServerContext) {
           metrics: {
             style: style.id,
             engine: result.engine,
-            width: out.width,
-            height: out.height,
+            width: oriented.width,
+            height: oriented.height,
             inferenceWidth: decoded.width,
             inferenceHeight: decoded.height,
             format,

@@ -12,6 +12,8 @@ export interface WorkerInit {
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   threads: number;
   warmupSize: number;
+  /** ms without a request after which a worker gives back the memory large images grew (0 = never). */
+  idleReleaseMs: number;
 }
 
 export type ToWorker =
