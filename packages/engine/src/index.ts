@@ -4,3 +4,9 @@
  * reference; this engine is checked against it (see test/).
  */
 export { GpuContext, STORAGE_USAGE, type Binding, type Dispatch, type GpuCounters } from './gpu-context.ts';
+export {
+  conv2d, conv2dOutSize, checkConv2dShape, defaultConvTiles, type Conv2dShape, type ConvTiles,
+} from './kernels/conv2d.ts';
+export {
+  instanceNorm, instanceNormBackward, instanceNormScratchBytes, type InstanceNormShape,
+} from './kernels/instance-norm.ts';

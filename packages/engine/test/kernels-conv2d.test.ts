@@ -69,7 +69,7 @@ describe.skipIf(ctx === undefined)(`conv2d forward vs tfjs cpu${ctx ? '' : ` —
     expect(await check(s, 3, { tm: 64, tn: 64, tk: 16, rm: 8, rn: 8 })).toBeLessThan(1e-4);
   });
   it('rejects shapes it cannot run, saying what arrived', () => {
-    const dummy = ctx.createBuffer(4);
+    const dummy = ctx!.createBuffer(4);
     const b = { x: dummy, w: dummy, y: dummy };
     expect(() => conv2d(ctx!, { ...net(3, 32, 9, 1, 1), n: 1, inH: 4, inW: 4 }, b)).toThrow(/reflect padding 4/);
     expect(() => conv2d(ctx!, { ...net(3, 32, 3, 1, 1), n: 0, inH: 4, inW: 4 }, b)).toThrow(/n must be an integer/);
