@@ -1,5 +1,12 @@
 // Public entry of @hokusai/serve: the REST server, its options schema, the ONNX exporter and onnxruntime stylizer.
-export { startServer, type RunningServer } from './server.ts';
+import type { startServer as Start } from './server.ts';
+export type { RunningServer } from './server.ts';
+
+/** Starts the REST server. server.ts (express and the rest) loads on the first call, so the CLI, which imports this
+ * package for the ONNX exporter and stylizer at every start, does not pay for it in other commands. */
+export async function startServer(...args: Parameters<typeof Start>): ReturnType<typeof Start> {
+  return (await import('./server.ts')).startServer(...args);
+}
 export { ServeOptionsSchema, serveOptionsSchema, resolveServeOptions, envName, type ServeOptions } from './options.ts';
 export { exportOnnx, buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT, ONNX_OPSET, type OnnxExportOptions } from './onnx-export.ts';
 export { buildOpenApi } from './openapi.ts';
