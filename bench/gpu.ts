@@ -62,6 +62,7 @@ interface TorchRow {
 interface TorchResult {
   device: string;
   torch: string;
+  weights: string;
   rows: TorchRow[];
   error?: string;
 }
@@ -130,10 +131,22 @@ function randomPixels(count: number, seed: number): Float32Array {
   return out;
 }
 
-// ---- PyTorch, first: a CUDA process of its own, before Dawn holds the GPU ----
+// ---- the adapter first; Dawn with timestamp queries and the call counters (no device yet) ----
+const dawn = await installDawn();
+const probe = new GpuProbe(dawn.globals);
+const adapter = await dawn.gpu.requestAdapter({ powerPreference: 'high-performance' });
+if (adapter === null) {
+  console.log('WebGPU: no adapter (Dawn found no Vulkan device); nothing to measure');
+  process.exit(1);
+}
+const timestamps = adapter.features.has('timestamp-query');
+report.adapter = adapterLine(adapter);
+console.log(`adapter: ${report.adapter}`);
+
+// ---- PyTorch: a CUDA process of its own, before any WebGPU device exists ----
 function runTorch(): TorchResult | null {
   const dir = mkdtempSync(join(tmpdir(), 'hokusai-gpu-'));
-  const settings = { weights: args['weights'], sizes, trainSize, batch, steps, runs, gatysSizes };
+  const settings = { weights: args['weights'], sizes, trainSize, batch, steps, runs, gatysSizes, parts: [...parts] };
   writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
   const r = spawnSync(args['python'] as string, ['bench/gpu_torch.py', join(dir, 'settings.json')], {
     encoding: 'utf8',
@@ -146,24 +159,14 @@ function runTorch(): TorchResult | null {
     return null;
   }
   const t = JSON.parse(last) as TorchResult;
-  console.log(`PyTorch ${t.torch} on ${t.device}: ${t.rows.length} figures`);
+  console.log(`PyTorch ${t.torch} on ${t.device} (VGG weights: ${t.weights}): ${t.rows.length} figures`);
   return t;
 }
 
 if (parts.has('torch')) report.torch = runTorch();
 saveJson();
 
-// ---- Dawn with timestamp queries, the call counters, and the tfjs backend on top ----
-const dawn = await installDawn();
-const probe = new GpuProbe(dawn.globals);
-const adapter = await dawn.gpu.requestAdapter({ powerPreference: 'high-performance' });
-if (adapter === null) {
-  console.log('WebGPU: no adapter (Dawn found no Vulkan device); nothing to measure');
-  process.exit(1);
-}
-const timestamps = adapter.features.has('timestamp-query');
-report.adapter = adapterLine(adapter);
-console.log(`adapter: ${report.adapter}`);
+// ---- the tfjs backend on the same Dawn ----
 const tf = await import('@tensorflow/tfjs-core');
 await import('../packages/train/src/train/tfjs-op-handler.ts');
 const { TransformerNet, FULL_NET } = await import('@hokusai/model');

@@ -13,7 +13,7 @@ table's format only.
 
 usage: python3 bench/gpu_torch.py SETTINGS.json   (written by bench/gpu.ts)
   settings: {"weights": path, "sizes": [256, 512, 1024], "trainSize": 256, "batch": 4, "steps": 5, "runs": 10,
-             "gatysSizes": [512, 1024]}
+             "gatysSizes": [512, 1024], "parts": ["infer", "train", "gatys"]}
 prints one JSON line: {"device": ..., "torch": version, "rows": [{work, size, batch, mode, ms, msResident?}]}
 """
 import json
@@ -150,7 +150,9 @@ def main():
     for mode, tf32 in modes:
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32
-        for r in inference(s, device, t) + train_step(s, device, t, train_vgg) + gatys(s, device, t, gatys_vgg):
+        parts = s.get("parts", ["infer", "train", "gatys"])
+        done = (inference(s, device, t) if "infer" in parts else []) + (train_step(s, device, t, train_vgg) if "train" in parts else [])
+        for r in done + (gatys(s, device, t, gatys_vgg) if "gatys" in parts else []):
             rows.append({**r, "mode": mode})
             print(f"torch {mode} {r['work']} {r['size']}x{r['size']} x{r['batch']}: {r['ms']:.2f} ms", file=sys.stderr)
     name = torch.cuda.get_device_name(0) if cuda else f"CPU ({torch.get_num_threads()} threads)"
