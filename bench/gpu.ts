@@ -377,10 +377,9 @@ async function engineTrainStep(weights: import('@hokusai/losses').VggWeights): P
   const device = await engineDevice();
   const ctx = new engine.GpuContext(device);
   try {
-    const { readNetWeights } = engine as unknown as { readNetWeights: (n: unknown) => Promise<Record<string, Float32Array>> };
     const spec = {
       config: FULL_NET,
-      weights: await readNetWeights(cpuNet),
+      weights: Object.fromEntries(Object.entries(cpuNet.namedWeights()).map(([k, t]) => [k, Float32Array.from(t.dataSync())])),
       vgg: convs(weights.layers, convSpecs('vgg19'), 'relu4_3'),
       loss: TRAIN_LOSS,
       styleTargets,

@@ -77,8 +77,8 @@ img_args=()
 
 log "gpu-run: OUT=$OUT small=$small python=$PYTHON weights=$weights"
 part machine 30 machine.txt bash -c "$(declare -f machine); PYTHON=$PYTHON machine"
-part gpu-bench "$bench_cap" gpu-bench.log tsx bench/gpu.ts "${bench_args[@]}" \
+part gpu-bench "$bench_cap" gpu-bench.log node tools/run-ts.mjs bench/gpu.ts "${bench_args[@]}" \
   --weights "$weights" --python "$PYTHON" --json "$OUT/gpu-bench.json"
-part optimize-resolution "$opt_cap" optimize-resolution.log tsx bench/optimize-resolution.ts \
+part optimize-resolution "$opt_cap" optimize-resolution.log node tools/run-ts.mjs bench/optimize-resolution.ts \
   "${opt_args[@]}" --backend webgpu --weights "$weights" --content "$photo" --style "$painting" "${img_args[@]}"
 log "gpu-run: done; files: $(cd "$OUT" && ls | tr '\n' ' ')"
