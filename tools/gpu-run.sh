@@ -47,6 +47,7 @@ machine() {
   echo "date: $(date -u)"
   echo "nvidia-smi: $(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 | head -3)"
   echo "VK_DRIVER_FILES: ${VK_DRIVER_FILES:-unset}; node $(node --version); python $PYTHON: $("$PYTHON" -c 'import torch; print(torch.__version__, "cuda", torch.cuda.is_available())' 2>&1 | tail -1)"
+  command -v vulkaninfo >/dev/null && vulkaninfo --summary 2>/dev/null | grep -E 'deviceName|driverName|driverInfo|apiVersion' | head -8
   node --input-type=module -e "
     import { create, globals } from 'webgpu';
     Object.assign(globalThis, globals);
