@@ -1,6 +1,9 @@
 /**
- * Backend choice for the page: WebGPU where `navigator.gpu` gives an adapter, else WebGL, else WebAssembly
- * (else the plain-JS CPU backend, so the page never ends up with nothing). `?backend=` forces one.
+ * Backend choice for the page: WebGPU where `navigator.gpu` gives a hardware adapter, else WebGL on a hardware
+ * renderer, else WebAssembly (else the plain-JS CPU backend, so the page never ends up with nothing). Software
+ * WebGPU adapters and software WebGL (SwiftShader, llvmpipe/lavapipe) are skipped by the automatic choice, as
+ * packages/node/src/backend.ts does in Node: they are many times slower than wasm (a first frame took 74.6 s on
+ * SwiftShader WebGPU). The page shows what was skipped and why. `?backend=` forces one.
  * Each backend is imported lazily so a page that gets WebGL never downloads the WebGPU kernels, and the wasm
  * binaries are emitted by Vite as build assets (their URLs handed to `setWasmPaths`).
  */
@@ -49,6 +52,24 @@ async function register(name: PageBackend): Promise<void> {
   }
 }
 
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render/i;
+
+/** What a WebGPU adapter may say about itself (`GPUAdapter.info`, older Chromium: `requestAdapterInfo()`). */
+export interface WebGpuAdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  requestAdapterInfo?: () => Promise<WebGpuAdapterLike['info']>;
+}
+
+/** The software renderer's name (e.g. "swiftshader") when the adapter is one, "fallback adapter" when the browser flags it so, else null. */
+export async function softwareWebGpuAdapter(adapter: WebGpuAdapterLike): Promise<string | null> {
+  const info = adapter.info ?? (await adapter.requestAdapterInfo?.().catch(() => undefined));
+  const text = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ');
+  const software = SOFTWARE_RENDERER.exec(text);
+  if (software) return software[0].toLowerCase();
+  return adapter.isFallbackAdapter || info?.isFallbackAdapter ? 'fallback adapter' : null;
+}
+
 /** The software rasteriser's name (SwiftShader, llvmpipe…) when WebGL runs on one, else null. */
 export function softwareWebGlRenderer(): string | null {
   try {
@@ -57,7 +78,7 @@ export function softwareWebGlRenderer(): string | null {
     const info = gl.getExtension('WEBGL_debug_renderer_info');
     const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
     gl.getExtension('WEBGL_lose_context')?.loseContext();
-    const software = /swiftshader|llvmpipe|softpipe|software|basic render/i.exec(renderer);
+    const software = SOFTWARE_RENDERER.exec(renderer);
     return software ? software[0] : null;
   } catch {
     return null;
@@ -66,10 +87,13 @@ export function softwareWebGlRenderer(): string | null {
 
 async function tryBackend(name: PageBackend, auto: boolean): Promise<string | null> {
   if (name === 'webgpu') {
-    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    const gpu = (navigator as { gpu?: { requestAdapter(): Promise<WebGpuAdapterLike | null> } }).gpu;
     if (!gpu) return 'navigator.gpu is absent';
     // Ask first: tfjs would log a stack trace for the same answer.
-    if (!(await gpu.requestAdapter().catch(() => null))) return 'no WebGPU adapter';
+    const adapter = await gpu.requestAdapter().catch(() => null);
+    if (!adapter) return 'no WebGPU adapter';
+    const software = auto ? await softwareWebGpuAdapter(adapter) : null;
+    if (software) return `software WebGPU adapter (${software}) is slower than wasm; ?backend=webgpu forces it`;
   }
   if (name === 'webgl' && auto) {
     // WebGL on a software rasteriser is many times slower than wasm (bench/web-fps.ts): only when asked for.

@@ -23,6 +23,8 @@ interface HokusaiTestHooks {
   lastFrame(): Promise<FrameCapture>;
   /** Test hook: simulate a lost WebGL context (no-op on other backends). */
   loseContext(): boolean;
+  /** Progress notes shown over the stage so far (camera starting, a network's first frame), oldest first. */
+  readonly stageNotes: string[];
 }
 
 declare global {
@@ -46,6 +48,7 @@ const els = {
   mirror: byId<HTMLInputElement>('mirror'),
   keepColors: byId<HTMLInputElement>('keep-colors'),
   stageHint: byId('stage-hint'),
+  stageNote: byId('stage-note'),
   strength: byId<HTMLInputElement>('strength'),
   strengthValue: byId<HTMLOutputElement>('strength-value'),
   snapshot: byId<HTMLButtonElement>('snapshot'),
@@ -82,6 +85,7 @@ const hooks: HokusaiTestHooks = {
     if (!live?.isRunning) return Promise.reject(new Error('The camera is not running'));
     return live.nextCapture();
   },
+  stageNotes: [],
   loseContext: () => {
     const gl = (tf.backend() as unknown as { gpgpu?: { gl?: WebGLRenderingContext } }).gpgpu?.gl;
     const ext = gl?.getExtension('WEBGL_lose_context');
@@ -101,9 +105,39 @@ function readSettings(): LiveSettings {
 }
 
 function showStats(stats: LiveStats): void {
-  els.fps.textContent = `${stats.fps.toFixed(1)} fps`;
-  els.ms.textContent = `${stats.msPerFrame.toFixed(0)} ms/frame`;
-  els.dims.textContent = `${stats.width}×${stats.height}`;
+  els.fps.textContent = stats.fps === null ? '– fps' : `${stats.fps.toFixed(1)} fps`;
+  els.ms.textContent = stats.msPerFrame === null ? '– ms/frame' : `${stats.msPerFrame.toFixed(0)} ms/frame`;
+  els.dims.textContent = stats.width > 0 ? `${stats.width}×${stats.height}` : '–';
+  if (stats.frames > 0 && noteKind === 'camera') showStageNote(null);
+}
+
+// ---- progress over the stage: a slow first frame says what it is doing and for how long ---------------------------
+
+let noteKind: 'camera' | 'warmup' | null = null;
+let noteTimer: ReturnType<typeof setInterval> | undefined;
+
+/** Shows `text` over the stage with the seconds elapsed, or hides the note (null). */
+function showStageNote(text: string | null, kind: 'camera' | 'warmup' = 'camera'): void {
+  clearInterval(noteTimer);
+  noteKind = text === null ? null : kind;
+  els.stageNote.hidden = text === null;
+  if (text === null) return;
+  hooks.stageNotes.push(text);
+  const started = performance.now();
+  const render = (): void => {
+    els.stageNote.textContent = `${text} ${((performance.now() - started) / 1000).toFixed(0)} s`;
+  };
+  render();
+  noteTimer = setInterval(render, 500);
+}
+
+function onWarmup(active: boolean): void {
+  if (active) {
+    const name = current ? `“${current.name}”` : 'the style';
+    showStageNote(`Preparing ${name} on ${hooks.backend ?? 'this backend'}: the first frame uploads and compiles the network…`, 'warmup');
+  } else if (noteKind === 'warmup') {
+    showStageNote(null);
+  }
 }
 
 function errorText(error: unknown): string {
@@ -198,6 +232,7 @@ async function startCamera(backend: PageBackend): Promise<void> {
         settings: readSettings(),
         cpuReadback: backend === 'wasm' || backend === 'cpu',
         onStats: showStats,
+        onWarmup,
         onError: (error) => {
           showMessage(`Styling the camera stopped: ${errorText(error)}`);
           void stopCamera();
@@ -207,6 +242,7 @@ async function startCamera(backend: PageBackend): Promise<void> {
     if (current && models.has(current.modelUrl)) {
       live.net = (await models.load(current.modelUrl)).net;
     }
+    showStageNote('Starting the camera…');
     live.start();
     els.output.hidden = false;
     els.stageHint.hidden = true;
@@ -217,6 +253,7 @@ async function startCamera(backend: PageBackend): Promise<void> {
   } catch (error) {
     closeCamera(els.video, stream);
     stream = null;
+    showStageNote(null);
     showMessage(errorText(error));
   } finally {
     els.cameraToggle.disabled = gpuLost;
@@ -224,9 +261,15 @@ async function startCamera(backend: PageBackend): Promise<void> {
 }
 
 async function stopCamera(): Promise<void> {
-  await live?.stop();
+  await live?.stop(); // also clears the readout's rates
   closeCamera(els.video, stream);
   stream = null;
+  showStageNote(null);
+  // The last frame must not stay on screen as if the camera were still live.
+  els.output.width = 0;
+  els.output.height = 0;
+  els.output.hidden = true;
+  els.stageHint.hidden = false;
   els.cameraToggle.textContent = 'Start camera';
   els.cameraToggle.setAttribute('aria-pressed', 'false');
   els.snapshot.disabled = true;

@@ -4,9 +4,14 @@
  * Exactly one frame is in flight: the next frame starts only after the previous output has been read back
  * (`toPixels` awaited), and camera frames that arrive meanwhile are dropped, so the picture never lags behind.
  * Every tensor of a frame is created inside `tf.tidy` and the result is disposed after drawing.
+ * The first frame of a network at a size is its warm-up (weights uploaded, shaders compiled: seconds to tens of
+ * seconds on WebGL); `onWarmup` says when one starts and ends so the page can show progress meanwhile.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stylizeTensor, type TransformerNet } from '@hokusai/model';
+import { FrameStats, type FrameKind, type LiveStats } from './frame-stats.ts';
+
+export type { LiveStats } from './frame-stats.ts';
 
 export interface LiveSettings {
   /** Long edge of the processed frame, px. */
@@ -16,16 +21,6 @@ export interface LiveSettings {
   strength: number;
   /** Keep the camera frame's colours, take only the styled luminance. */
   preserveColors: boolean;
-}
-
-export interface LiveStats {
-  frames: number;
-  /** Frames per second over the last second or so. */
-  fps: number;
-  /** Time from grabbing a frame to its pixels on the canvas, ms (moving average). */
-  msPerFrame: number;
-  width: number;
-  height: number;
 }
 
 /** One processed frame, for tests: RGBA bytes (base64) of the network input and of the drawn output. */
@@ -64,13 +59,14 @@ export class LiveStylizer {
   private readonly inputCtx: CanvasRenderingContext2D;
   private readonly onStats: (stats: LiveStats) => void;
   private readonly onError: (error: unknown) => void;
+  private readonly onWarmup: (active: boolean) => void;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private lastVideoTime = -1;
   private captureWaiters: ((capture: FrameCapture) => void)[] = [];
-  private stats: LiveStats = { frames: 0, fps: 0, msPerFrame: 0, width: 0, height: 0 };
-  private windowStart = 0;
-  private windowFrames = 0;
+  private readonly stats = new FrameStats();
+  /** Sizes ("W×H") each network has already drawn a frame at: later frames there are not warm-ups. */
+  private readonly warm = new WeakMap<TransformerNet, Set<string>>();
 
   constructor(opts: {
     video: HTMLVideoElement;
@@ -80,12 +76,15 @@ export class LiveStylizer {
     cpuReadback: boolean;
     onStats: (stats: LiveStats) => void;
     onError: (error: unknown) => void;
+    /** true when a network's first frame (at a size) starts, false when it is drawn or failed. */
+    onWarmup?: (active: boolean) => void;
   }) {
     this.video = opts.video;
     this.output = opts.output;
     this.settings = opts.settings;
     this.onStats = opts.onStats;
     this.onError = opts.onError;
+    this.onWarmup = opts.onWarmup ?? (() => {});
     this.input = document.createElement('canvas');
     const ctx = this.input.getContext('2d', { willReadFrequently: opts.cpuReadback });
     if (!ctx) throw new Error('This browser could not create a 2D canvas for the camera frames');
@@ -97,21 +96,20 @@ export class LiveStylizer {
   }
 
   get frames(): number {
-    return this.stats.frames;
+    return this.stats.snapshot().frames;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.windowStart = performance.now();
-    this.windowFrames = 0;
     this.loopDone = this.loop();
   }
 
-  /** Stops after the frame in flight; resolves when nothing is running. */
+  /** Stops after the frame in flight; resolves when nothing is running. The readout's rates are cleared. */
   async stop(): Promise<void> {
     this.running = false;
     await this.loopDone;
+    this.onStats(this.stats.reset());
   }
 
   /** Resolves with the next processed frame (input and output bytes). */
@@ -166,7 +164,6 @@ export class LiveStylizer {
       this.input.height = height;
     }
     if (this.output.width !== width || this.output.height !== height) {
-      this.stats.msPerFrame = 0; // new size: the old average says nothing about it
       this.output.width = width;
       this.output.height = height;
     }
@@ -183,33 +180,28 @@ export class LiveStylizer {
     const strength = this.settings.strength;
     const preserveColors = this.settings.preserveColors;
     const styled = net !== null && strength > 0;
-    const result = tf.tidy(() => {
-      const frame = tf.browser.fromPixels(this.input);
-      if (!styled || !net) return frame;
-      const y = stylizeTensor(net, tf.cast(frame, 'float32'), { strength, preserveColors });
-      return tf.cast(tf.round(y), 'int32');
-    });
+    const sizeKey = `${width}×${height}`;
+    const kind: FrameKind = !styled || !net ? 'unstyled' : this.warm.get(net)?.has(sizeKey) ? 'styled' : 'warmup';
+    if (kind === 'warmup') this.onWarmup(true);
     let pixels: Uint8ClampedArray;
     try {
-      pixels = await tf.browser.toPixels(result, this.output);
+      const result = tf.tidy(() => {
+        const frame = tf.browser.fromPixels(this.input);
+        if (!styled || !net) return frame;
+        const y = stylizeTensor(net, tf.cast(frame, 'float32'), { strength, preserveColors });
+        return tf.cast(tf.round(y), 'int32');
+      });
+      try {
+        pixels = await tf.browser.toPixels(result, this.output);
+      } finally {
+        result.dispose();
+      }
+      if (kind === 'warmup' && net) this.warm.set(net, (this.warm.get(net) ?? new Set()).add(sizeKey));
     } finally {
-      result.dispose();
+      if (kind === 'warmup') this.onWarmup(false);
     }
 
-    const t1 = performance.now();
-    this.stats.frames += 1;
-    this.windowFrames += 1;
-    this.stats.msPerFrame = this.stats.msPerFrame === 0 ? t1 - t0 : 0.8 * this.stats.msPerFrame + 0.2 * (t1 - t0);
-    this.stats.width = width;
-    this.stats.height = height;
-    if (t1 - this.windowStart >= 1000) {
-      this.stats.fps = (this.windowFrames * 1000) / (t1 - this.windowStart);
-      this.windowStart = t1;
-      this.windowFrames = 0;
-    } else if (this.stats.fps === 0 && this.windowFrames > 1) {
-      this.stats.fps = (this.windowFrames * 1000) / (t1 - this.windowStart);
-    }
-    this.onStats({ ...this.stats });
+    this.onStats(this.stats.record(kind, t0, performance.now(), width, height));
 
     if (capture && inputBytes) {
       const waiters = this.captureWaiters;

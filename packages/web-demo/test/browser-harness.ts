@@ -106,7 +106,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Headless Chromium with a fake camera and a fresh profile; `close()` also deletes the profile. */
-export async function launchChromium(opts: { viewport?: { width: number; height: number } } = {}): Promise<{
+export async function launchChromium(opts: { viewport?: { width: number; height: number }; extraArgs?: string[] } = {}): Promise<{
   context: BrowserContext;
   page: Page;
   close: () => Promise<void>;
@@ -115,7 +115,7 @@ export async function launchChromium(opts: { viewport?: { width: number; height:
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
     viewport: opts.viewport ?? { width: 1000, height: 900 },
   });
   const page = context.pages()[0] ?? (await context.newPage());

@@ -3,7 +3,10 @@
  * playwright-core against the built page served with a tiny random-init checkpoint. Checks that the live loop
  * produces frames, that they are styled (differ from the camera frame) exactly like Node's `stylizeTensor` of
  * the same frame (within a tolerance), that the tensor count is stable, and that failures (model that does not
- * load, camera denied, lost WebGL context) end as readable messages. Screenshots go to test-artifacts/.
+ * load, camera denied, lost WebGL context) end as readable messages. Issue 19 point 7: the fps readout counts
+ * styled frames only, a network's first frame shows progress over the stage, stopping the camera clears the
+ * stage and readout, and the automatic choice skips a software WebGPU adapter (Chromium's SwiftShader, offered
+ * with --enable-unsafe-webgpu) with a visible note. Screenshots go to test-artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -159,6 +162,53 @@ describe('web demo in headless Chromium', () => {
     expect(diffStats(rgbaBase64ToRgb(other.output), rgbaBase64ToRgb(other.input)).mean).toBeGreaterThan(20);
     expect(pageErrors).toEqual([]);
     await page.getByRole('button', { name: 'Stop camera' }).click();
+  });
+
+  test('counts styled frames only, shows a first frame in progress, and clears the stage when the camera stops', async () => {
+    await openPage(page);
+    // Camera first, no style yet: frames are drawn (the camera itself) but the readout does not count them.
+    await page.getByRole('button', { name: 'Start camera' }).click();
+    await page.waitForFunction(() => window.__hokusai.frames >= 5, null, { timeout: 60_000 });
+    expect(await page.getByTestId('fps').textContent()).toBe('– fps');
+    expect(await page.locator('#ms').textContent()).toBe('– ms/frame');
+    expect(await page.getByTestId('stage-note').isHidden()).toBe(true); // "Starting the camera…" went with the first frame
+
+    // A style: its first frame is announced over the stage, then the readout shows styled frames per second.
+    await page.getByRole('radio', { name: 'Tiny random net' }).check();
+    await page.waitForFunction(() => window.__hokusai.stageNotes.some((n) => n.startsWith('Preparing “Tiny random net”')), null, { timeout: 60_000 });
+    await expect.poll(() => page.getByTestId('fps').textContent(), { timeout: 60_000 }).toMatch(/^\d+\.\d fps$/);
+    expect(await page.getByTestId('stage-note').isHidden()).toBe(true);
+    const notes = await page.evaluate(() => window.__hokusai.stageNotes);
+    console.log(`web demo e2e: stage notes ${JSON.stringify(notes)}; readout ${await page.getByTestId('fps').textContent()}`);
+
+    // Stop: no last frame left on the stage, no stale rate.
+    await page.getByRole('button', { name: 'Stop camera' }).click();
+    await expect.poll(() => page.getByTestId('fps').textContent()).toBe('– fps');
+    expect(await page.locator('#ms').textContent()).toBe('– ms/frame');
+    expect(await page.getByTestId('output').isHidden()).toBe(true);
+    expect(await page.evaluate(() => (document.getElementById('output') as HTMLCanvasElement).width)).toBe(0);
+    expect(await page.getByText('Camera off: press “Start camera”.').isVisible()).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('skips a software WebGPU adapter with a visible note and runs on wasm', async () => {
+    const gpu = await launchChromium({ extraArgs: ['--enable-unsafe-webgpu'] });
+    try {
+      await openPage(gpu.page);
+      // This browser does offer a WebGPU adapter, a software one (no GPU here, --disable-gpu).
+      const adapter = await gpu.page.evaluate(async () => {
+        const a = (await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string } } | null> } }).gpu?.requestAdapter()) ?? null;
+        return a ? `${a.info?.vendor ?? ''} ${a.info?.architecture ?? ''}` : null;
+      });
+      console.log(`web demo e2e: WebGPU adapter offered: ${adapter}`);
+      expect(adapter).not.toBe(null);
+      expect(await gpu.page.evaluate(() => window.__hokusai.backend)).toBe('wasm');
+      const note = gpu.page.locator('#backend-note');
+      expect(await note.isVisible()).toBe(true);
+      expect(await note.textContent()).toMatch(/webgpu: software WebGPU adapter \(swiftshader\) is slower than wasm/);
+    } finally {
+      await gpu.close();
+    }
   });
 
   test('styles a chosen image file at full size and offers a PNG download', async () => {

@@ -1,11 +1,13 @@
 /**
  * Unit tests of the web demo's browser-independent parts, run in Node: the `/v1/styles` parser, processing sizes,
- * `?backend=` parsing, camera error sentences, and the Cache API fetch wrapper (with an in-memory CacheStorage).
+ * `?backend=` parsing, software WebGPU adapter detection, the fps readout (styled frames only), camera error
+ * sentences, and the Cache API fetch wrapper (with an in-memory CacheStorage).
  */
 import { describe, expect, test } from 'vitest';
 import { parseStyles } from '../src/styles-api.ts';
 import { processingSize } from '../src/render-loop.ts';
-import { parseBackendParam } from '../src/backend.ts';
+import { parseBackendParam, softwareWebGpuAdapter } from '../src/backend.ts';
+import { FrameStats } from '../src/frame-stats.ts';
 import { describeCameraError } from '../src/camera.ts';
 import { makeCachingFetch } from '../src/model-cache.ts';
 
@@ -51,6 +53,53 @@ describe('parseBackendParam', () => {
     expect(parseBackendParam('auto')).toBe(null);
     expect(parseBackendParam('wasm')).toBe('wasm');
     expect(() => parseBackendParam('cuda')).toThrow(/expects one of auto, webgpu, webgl, wasm, cpu; got "cuda"/);
+  });
+});
+
+describe('softwareWebGpuAdapter', () => {
+  test('names software adapters (as headless Chromium reports SwiftShader, Mesa lavapipe), passes hardware ones', async () => {
+    expect(await softwareWebGpuAdapter({ info: { vendor: 'google', architecture: 'swiftshader', device: '', description: '' } })).toBe('swiftshader');
+    expect(await softwareWebGpuAdapter({ info: { vendor: 'mesa', architecture: '', device: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' } })).toBe('llvmpipe');
+    expect(await softwareWebGpuAdapter({ requestAdapterInfo: async () => ({ vendor: 'mesa', description: 'lavapipe' }) })).toBe('lavapipe');
+    expect(await softwareWebGpuAdapter({ isFallbackAdapter: true, info: { vendor: 'unknown' } })).toBe('fallback adapter');
+    expect(await softwareWebGpuAdapter({ info: { vendor: 'nvidia', architecture: 'ada', device: '', description: 'NVIDIA GeForce RTX 4070' } })).toBe(null);
+    expect(await softwareWebGpuAdapter({})).toBe(null);
+  });
+});
+
+describe('FrameStats (the fps / ms readout)', () => {
+  test('frames shown before a style is picked are not counted: the readout stays empty', () => {
+    const s = new FrameStats();
+    let t = 0;
+    for (let i = 0; i < 60; i++, t += 16) {
+      const r = s.record('unstyled', t, t + 5, 256, 144);
+      expect(r.fps).toBe(null);
+      expect(r.msPerFrame).toBe(null);
+    }
+    expect(s.snapshot().frames).toBe(60);
+  });
+
+  test('counts styled frames only, leaves the warm-up frame out, clears again for unstyled frames', () => {
+    const s = new FrameStats();
+    // A 20 s warm-up (shader compilation), then styled frames of 250 ms each: 4 fps, 250 ms/frame.
+    expect(s.record('warmup', 0, 20_000, 256, 144).fps).toBe(null);
+    let t = 20_000;
+    let last = s.snapshot();
+    for (let i = 0; i < 12; i++, t += 250) last = s.record('styled', t, t + 250, 256, 144);
+    expect(last.fps).toBeCloseTo(4, 5);
+    expect(last.msPerFrame).toBeCloseTo(250, 5);
+    // Strength 0 (unstyled frames): no rate for those.
+    const plain = s.record('unstyled', t, t + 5, 256, 144);
+    expect(plain.fps).toBe(null);
+    expect(plain.msPerFrame).toBe(null);
+  });
+
+  test('reset (camera stopped) clears rates and size', () => {
+    const s = new FrameStats();
+    s.record('warmup', 0, 100, 192, 108);
+    s.record('styled', 100, 200, 192, 108);
+    const r = s.reset();
+    expect(r).toMatchObject({ fps: null, msPerFrame: null, width: 0, height: 0, frames: 2 });
   });
 });
 
