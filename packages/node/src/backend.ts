@@ -90,6 +90,9 @@ function fixesText(name: string): string {
 }
 
 async function initTensorflow(): Promise<string> {
+  // libtensorflow logs to stderr from C++ (on a machine without CUDA, tfjs-node-gpu's build warns about every CUDA
+  // library it cannot open); keep errors only, unless the user set a level or asked for debugging.
+  if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined && process.env.HOKUSAI_DEBUG !== '1') process.env.TF_CPP_MIN_LOG_LEVEL = '2';
   const failures: string[] = [];
   let allMissing = true;
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
