@@ -7,7 +7,7 @@
 //      node), so a Ctrl-C or SIGTERM that npm forwards reaches the server itself, which then shuts down cleanly.
 // Plain JavaScript: it must run before anything is built.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,4 +92,5 @@ async function main(args) {
   await import(BIN);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
+// Run as a script (not when a test imports it); realpath: import.meta.url has symlinks resolved, argv[1] may not.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
