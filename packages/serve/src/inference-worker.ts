@@ -2,7 +2,8 @@
  * Inference worker (one worker_thread): holds every loaded style, as an onnxruntime session built from the
  * checkpoint by our ONNX exporter (engine 'onnx') or as a tfjs TransformerNet (engine 'tfjs', or when
  * onnxruntime-node does not load), and stylises the pixels the main thread sends, so inference never runs on the
- * server's event loop. Started by worker-pool.ts through worker-bootstrap (tsx + resolve hooks).
+ * server's event loop. The onnxruntime sessions are onnx-stylizer.ts's. Started by worker-pool.ts (from source
+ * through tsx + resolve hooks; in the CLI bundle, the bundle itself is the worker).
  * Memory: an onnxruntime session's CPU arena grows to the largest image it ran (about 600 MB for a full network at
  * 1024² px) and never shrinks; after `idleReleaseMs` without a request, sessions that ran more than the warm-up
  * size are rebuilt, which hands that memory back (measured in docs/serve.md, "Memory").
@@ -11,12 +12,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { HokusaiError, parseCheckpoint, serializeCheckpoint, stylizeTensor, TransformerNet, type ErrorCode } from '@hokusai/model';
 import { initBackend } from '@hokusai/node';
-import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { exportOnnx, ONNX_INPUT, ONNX_MIN_SIDE, ONNX_OUTPUT } from './onnx-export.ts';
-import { cropTopLeft, finishPixels, padToMin, toFloat } from './postprocess.ts';
+import { exportOnnx } from './onnx-export.ts';
+import { createOnnxStylizer, loadOnnxRuntime, type Ort } from './onnx-stylizer.ts';
+import { toFloat } from './postprocess.ts';
 import type { EngineName, FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
-
-type Ort = typeof import('onnxruntime-node');
 
 interface Model {
   run(pixels: Uint8Array, width: number, height: number, strength: number, preserveColors: boolean): Promise<Uint8Array>;
@@ -50,7 +49,7 @@ async function setUp(): Promise<string> {
   const backendInfo = `tfjs ${b.name} (${b.reason})`;
   if (engine === 'onnx') {
     try {
-      ort = await import('onnxruntime-node');
+      ort = await loadOnnxRuntime();
       return `onnxruntime-node ${ort.env.versions.common ?? ''} (${init.threads} thread(s)); ${backendInfo} for parsing`;
     } catch (error) {
       engine = 'tfjs';
@@ -63,32 +62,25 @@ async function setUp(): Promise<string> {
 async function onnxModel(net: TransformerNet, meta: Record<string, unknown>): Promise<Model> {
   const o = ort as Ort;
   const bytes = exportOnnx(net, { metadata: { name: String(meta.name ?? '') } });
-  const create = () =>
-    o.InferenceSession.create(bytes, { intraOpNumThreads: init.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-  let session: OrtSession = await create();
+  const create = () => createOnnxStylizer(o, bytes, { threads: init.threads });
+  let stylizer = await create();
   let grown = false;
   return {
     active: 0,
     retired: false,
-    async run(pixels, width, height, strength, preserveColors) {
+    run(pixels, width, height, strength, preserveColors) {
       grown ||= width * height > init.warmupSize * init.warmupSize;
-      const padded = padToMin(pixels, width, height, ONNX_MIN_SIDE);
-      const input = new o.Tensor('float32', toFloat(padded.pixels), [1, padded.height, padded.width, 3]);
-      const out = (await session.run({ [ONNX_INPUT]: input }))[ONNX_OUTPUT] as OrtTensor;
-      const styled = cropTopLeft(out.data as Float32Array, padded.width, width, height);
-      input.dispose();
-      out.dispose();
-      return finishPixels(styled, pixels, strength, preserveColors);
+      return stylizer.run(pixels, width, height, strength, preserveColors);
     },
     dispose() {
-      void session.release();
+      void stylizer.dispose();
     },
     async shrink() {
       if (!grown) return;
-      const old = session;
-      session = await create();
+      const old = stylizer;
+      stylizer = await create();
       grown = false;
-      await old.release();
+      await old.dispose();
     },
   };
 }

@@ -19,7 +19,8 @@ export async function loadOnnxRuntime(): Promise<Ort> {
 /** An engine that stylises 8-bit RGB pixels (interleaved, row-major) into new 8-bit RGB pixels of the same size. */
 export interface PixelStylizer {
   run(pixels: Uint8Array, width: number, height: number, strength: number, preserveColors: boolean): Promise<Uint8Array>;
-  dispose(): void;
+  /** Releases the session (and its memory arena). */
+  dispose(): Promise<void>;
 }
 
 export interface OnnxStylizerOptions {
@@ -60,7 +61,7 @@ export async function createOnnxStylizer(ort: Ort, model: TransformerNet | Uint8
       }
     },
     dispose() {
-      void session.release();
+      return session.release();
     },
   };
 }

@@ -57,7 +57,7 @@ export async function checkOnnx(bytes: Uint8Array, net: TransformerNet, log: (li
     for (let i = 0; i < got.length; i++) sum += Math.abs(got[i]! - want[i]!);
     return sum / got.length;
   } finally {
-    onnx.dispose();
+    await onnx.dispose();
   }
 }
 

@@ -29,11 +29,12 @@ import { createOnnxStylizer, loadOnnxRuntime, type Ort } from '@hokusai/serve';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { backendOption } from '../common-options.ts';
 import { createProgress } from '../progress.ts';
+import { isVideoJob, runStylizeVideo } from './stylize-video.ts';
 
 export const stylizeSchema = z.object({
   checkpoint: z.string().min(1).describe('checkpoint directory (model.json, weights.bin, meta.json)'),
-  inputs: z.array(z.string().min(1)).min(1).describe('images (JPEG, PNG, WebP) or folders, searched recursively'),
-  out: z.string().min(1).describe('output file (one input image) or folder (several inputs, or a folder input)'),
+  inputs: z.array(z.string().min(1)).min(1).describe('images (JPEG, PNG, WebP) or folders, searched recursively; or one video (.mp4, .mov, .mkv, .webm, .gif)'),
+  out: z.string().min(1).describe('output file (one input image) or folder (several inputs, or a folder input); for a video, a clip or a folder of frames'),
   format: z
     .enum(['auto', 'jpeg', 'png', 'webp'])
     .default('auto')
@@ -43,6 +44,8 @@ export const stylizeSchema = z.object({
   strength: z.number().min(0).max(1).default(1).describe('blend with the input: 0 = input unchanged, 1 = fully stylised'),
   preserveColors: z.boolean().default(false).describe("keep the input's colours (only the luminance is stylised)"),
   quality: z.number().int().min(1).max(100).default(90).describe('JPEG/WebP quality'),
+  maxFrames: z.number().int().positive().default(100_000).describe('video: refuse clips with more frames than this (100000: 55 min at 30 fps)'),
+  fps: z.number().positive().default(25).describe('video from a folder of frames: its frame rate'),
   backend: backendOption,
 });
 
@@ -198,7 +201,7 @@ export async function onnxEngine(ort: Ort, net: TransformerNet, threads = availa
       const data = await stylizer.run(img.data, img.width, img.height, opts.strength, opts.preserveColors);
       return { data, width: img.width, height: img.height };
     },
-    dispose: () => stylizer.dispose(),
+    dispose: () => void stylizer.dispose(),
   };
 }
 
@@ -253,6 +256,7 @@ function describe(error: unknown): { code: string; message: string } {
 }
 
 export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContext): Promise<void> {
+  if (await isVideoJob(opts.inputs, opts.out)) return runStylizeVideo(opts, ctx);
   const { jobs, toFolder } = await planJobs(opts.inputs, opts.out, opts.format, ctx.log);
   if (jobs.length === 0) throw new NotFoundError(`no images found in ${opts.inputs.map((i) => `"${i}"`).join(', ')}`);
   // Check the single output's format before any work.
