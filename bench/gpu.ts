@@ -8,6 +8,7 @@
 // Usage: npx tsx bench/gpu.ts [--sizes 256,512,1024] [--train-size 256] [--batch 4] [--steps 5] [--runs 10]
 //        [--gatys-sizes 512,1024] [--ort-cpu-max 512] [--parts torch,infer,train,gatys] [--kernels 10]
 //        [--weights ../shared/weights/vgg19-keras/vgg19_notop.h5] [--python python3] [--json out.json]
+//        [--torch-timeout 120] [--engine-timeout 60]   (seconds; a hung engine run costs one row, not the rest)
 // lavapipe (software Vulkan, a few minutes): --sizes 64,128 --train-size 64 --batch 2 --gatys-sizes 64 --runs 3 --steps 2
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ const args = parseArgs({
   weights: SHARED_INPUTS.weights,
   python: 'python3',
   'torch-timeout': '120',
+  'engine-timeout': '60',
   json: '',
 });
 const sizes = list(args['sizes'] as string).map(Number);
@@ -41,7 +43,10 @@ const gatysSizes = list(args['gatys-sizes'] as string).map(Number);
 const parts = new Set(list(args['parts'] as string));
 const topN = Number(args['kernels']);
 
-type Work = 'inference' | 'train step' | 'gatys eval';
+const WORKS = ['inference', 'train step', 'gatys eval'] as const;
+type Work = (typeof WORKS)[number];
+const ENGINE_FORWARD = 'engine TransformerForward';
+const ENGINE_STEP = 'engine EngineTrainStep';
 interface Row {
   work: Work;
   size: number;
@@ -119,6 +124,23 @@ async function profileKernels(key: string, once: () => Promise<void>): Promise<v
   } catch (e) {
     console.log(`kernel timing for ${key} failed: ${errorLine(e)}`);
   }
+}
+
+/** Runs `work`, but gives up on it (with a line saying so) after --engine-timeout seconds, so a hang costs one row. */
+let hung = '';
+async function withTimeout(row: Omit<Row, 'ms' | 'note'>, work: () => Promise<void>): Promise<void> {
+  if (hung !== '') return addRow({ ...row, ms: null, note: `skipped: ${hung} hung` });
+  let timer: NodeJS.Timeout | undefined;
+  const limit = Number(args['engine-timeout']);
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      addRow({ ...row, ms: null, note: `FAILED: no result after ${limit} s (--engine-timeout)` });
+      hung = `${row.impl} ${row.size}²`;
+      resolve();
+    }, limit * 1000);
+  });
+  await Promise.race([work(), expired]);
+  clearTimeout(timer);
 }
 
 function randomPixels(count: number, seed: number): Float32Array {
@@ -215,7 +237,7 @@ interface EngineForward {
 type EngineModule = Record<string, unknown> & typeof import('@hokusai/engine');
 
 async function engineInference(engine: EngineModule | string, size: number): Promise<void> {
-  const row = { work: 'inference' as const, size, batch: 1, impl: 'engine TransformerForward' };
+  const row = { work: 'inference' as const, size, batch: 1, impl: ENGINE_FORWARD };
   const create = typeof engine === 'string' ? undefined : (engine['TransformerForward'] as { create?: unknown } | undefined)?.create;
   if (typeof engine === 'string' || typeof create !== 'function') {
     addRow({ ...row, ms: null, note: `not available: ${typeof engine === 'string' ? engine : '@hokusai/engine exports no TransformerForward yet'}` });
@@ -294,7 +316,6 @@ if (parts.has('infer')) {
   const ort = await loadOrt();
   for (const size of sizes) {
     await tfjsInference(size);
-    await engineInference(engine, size);
     await ortInference(ort, 'webgpu', size);
     if (size <= Number(args['ort-cpu-max'])) await ortInference(ort, 'cpu', size);
   }
@@ -359,7 +380,7 @@ type VggConvsFromKeras = (layers: unknown, specs: unknown, deepest: string) => u
 
 /** The engine's step on the same work as tfjs's: style targets from the tfjs PerceptualLoss, VGG19 to relu4_3. */
 async function engineTrainStep(weights: import('@hokusai/losses').VggWeights): Promise<void> {
-  const row = { work: 'train step' as const, size: trainSize, batch, impl: 'engine EngineTrainStep' };
+  const row = { work: 'train step' as const, size: trainSize, batch, impl: ENGINE_STEP };
   const Step = typeof engine === 'string' ? undefined : (engine['EngineTrainStep'] as EngineStepClass | undefined);
   const convs = typeof engine === 'string' ? undefined : (engine['vggConvsFromKeras'] as VggConvsFromKeras | undefined);
   if (typeof engine === 'string' || Step === undefined || convs === undefined) {
@@ -407,11 +428,7 @@ async function engineTrainStep(weights: import('@hokusai/losses').VggWeights): P
   }
 }
 
-if (parts.has('train')) {
-  const weights = await vggWeights();
-  await tfjsTrainStep(weights);
-  await engineTrainStep(weights);
-}
+if (parts.has('train')) await tfjsTrainStep(await vggWeights());
 
 // ---- Gatys: one VGG19 forward + backward to relu5_1 of an image (what `hokusai optimize` does per evaluation) ----
 async function gatysEval(weights: import('@hokusai/losses').VggWeights, size: number): Promise<void> {
@@ -441,6 +458,15 @@ if (parts.has('gatys')) {
   for (const size of gatysSizes) await gatysEval(weights, size);
 }
 
+// ---- the engine last: every reference figure is saved before its first run ----
+if (parts.has('infer')) {
+  for (const size of sizes) await withTimeout({ work: 'inference', size, batch: 1, impl: ENGINE_FORWARD }, () => engineInference(engine, size));
+}
+if (parts.has('train')) {
+  const weights = await vggWeights();
+  await withTimeout({ work: 'train step', size: trainSize, batch, impl: ENGINE_STEP }, () => engineTrainStep(weights));
+}
+
 // ---- the table ----
 function torchFor(r: Row, mode: string): TorchRow | undefined {
   return report.torch?.rows.find((t) => t.work === r.work && t.size === r.size && t.batch === r.batch && t.mode === mode);
@@ -450,7 +476,8 @@ function finalTable(): void {
   const modes = [...new Set(report.torch?.rows.map((t) => t.mode) ?? [])];
   const header = ['work', 'size', 'engine', 'time', 'per image', 'dispatches', 'buffers', 'bind groups', 'writeBuffer', 'submits', ...modes.map((m) => `÷ PyTorch ${m}`)];
   const rows: string[][] = [];
-  for (const r of report.rows) {
+  const order = (r: Row): number => WORKS.indexOf(r.work) * 1e6 + r.size;
+  for (const r of [...report.rows].sort((a, b) => order(a) - order(b))) {
     const c = r.calls;
     const counts = c === undefined ? ['', '', '', '', ''] : [c.dispatches, c.buffersCreated, c.bindGroupsCreated, c.writeBuffers, c.submits].map(String);
     const ratios = modes.map((m) => {

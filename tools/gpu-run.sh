@@ -65,7 +65,7 @@ machine() {
 }
 
 if [ "$small" = 1 ]; then
-  bench_args=(--sizes 32,64 --train-size 32 --batch 1 --gatys-sizes 32 --runs 1 --steps 1 --ort-cpu-max 64)
+  bench_args=(--sizes 32,64 --train-size 32 --batch 1 --gatys-sizes 32 --runs 1 --steps 1 --ort-cpu-max 64 --engine-timeout 120)
   opt_args=(--small 32 --large 64 --iterations 2)
   bench_cap=420; opt_cap=300
 else
