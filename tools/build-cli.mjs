@@ -81,6 +81,21 @@ export function isBuildFresh(root = ROOT, file = BUNDLE) {
   return record !== null && hashInputs(root, record.inputs) === record.hash;
 }
 
+/**
+ * Makes sure `file` is a build of the current sources: true when it already is or was just rebuilt; false (after
+ * saying why on stderr) when it cannot be built, so the caller runs from source. Never leaves a stale build in use.
+ */
+export async function ensureBuilt(root = ROOT, file = BUNDLE) {
+  if (isBuildFresh(root, file)) return true;
+  try {
+    await buildCli({ root, outFile: file });
+    return true;
+  } catch (error) {
+    process.stderr.write(`hokusai: could not rebuild ${file} (${error instanceof Error ? error.message : String(error)}); running from source\n`);
+    return false;
+  }
+}
+
 /** esbuild plugin: which imports are bundled, and `import.meta.url` of our sources kept pointing at the source file. */
 function hokusaiPlugin(root, outDir, loaded) {
   return {

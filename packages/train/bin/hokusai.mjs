@@ -5,21 +5,9 @@
 // HOKUSAI_FROM_SOURCE=1. A stale build never runs.
 import { register as registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { BUNDLE, buildCli, isBuildFresh } from '../../../tools/build-cli.mjs';
+import { BUNDLE, ensureBuilt } from '../../../tools/build-cli.mjs';
 
-async function built() {
-  if (process.env.HOKUSAI_FROM_SOURCE === '1') return false;
-  if (isBuildFresh()) return true;
-  try {
-    await buildCli();
-    return true;
-  } catch (error) {
-    process.stderr.write(`hokusai: could not rebuild ${BUNDLE} (${error instanceof Error ? error.message : String(error)}); running from source\n`);
-    return false;
-  }
-}
-
-if (await built()) {
+if (process.env.HOKUSAI_FROM_SOURCE !== '1' && (await ensureBuilt())) {
   // stack traces of the bundle mapped back to the TypeScript sources (dist/hokusai.mjs.map), when they are shown
   if (process.env.HOKUSAI_DEBUG === '1') process.setSourceMapsEnabled(true);
   await import(pathToFileURL(BUNDLE).href);
