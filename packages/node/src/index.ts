@@ -60,3 +60,19 @@ export {
   type LoadLossWeightsOptions,
   type FetchOptions,
 } from './weights-store.ts';
+// Video I/O with FFmpeg (issue 21): finding the program, probing, decoding to RGB frames, atomic encoding.
+export { findFfmpeg, runFfmpeg, ffmpegTail, FFMPEG_ENV, type FfmpegBinary } from './video/ffmpeg-binary.ts';
+export { probeVideo, parseFfmpegInfo, type VideoInfo } from './video/video-probe.ts';
+export { decodeFrames, decodeArgs, type DecodeOptions } from './video/video-decode.ts';
+export {
+  createVideoEncoder,
+  checkWritable,
+  containerFromPath,
+  needsEvenSize,
+  encodeArgs,
+  VIDEO_EXTENSIONS,
+  type VideoContainer,
+  type VideoEncoder,
+  type EncodeOptions,
+} from './video/video-encode.ts';
+export { frameListFor, listFrameFiles, type FrameList } from './video/frame-folder.ts';
