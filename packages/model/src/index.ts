@@ -17,7 +17,7 @@ export {
   planReflectPad,
   JOHNSON_IN_EPS,
 } from './transformer-net.ts';
-export { noiseTile, inputNoiseField, NOISE_TILE } from './input-noise.ts';
+export { noiseTile, inputNoiseField, gaussianSampler, NOISE_TILE } from './input-noise.ts';
 export { engstromWeightSpecs, convTranspose3x3Stride2, ENGSTROM_IN_EPS } from './engstrom-net.ts';
 export { instanceNorm } from './instance-norm.ts';
 export {

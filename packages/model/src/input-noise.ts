@@ -20,11 +20,9 @@ const SEED = 0x5eed_1234;
 
 let tile: Float32Array | undefined;
 
-/** The noise tile, [NOISE_TILE, NOISE_TILE, 3] row-major, standard Gaussian values (computed once). */
-export function noiseTile(): Float32Array {
-  if (tile !== undefined) return tile;
-  const out = new Float32Array(NOISE_TILE * NOISE_TILE * 3);
-  let s = SEED >>> 0;
+/** Standard Gaussian values from a seed (mulberry32 + Box–Muller): the same sequence on every runtime. */
+export function gaussianSampler(seed: number): () => number {
+  let s = seed >>> 0;
   const next = (): number => {
     // mulberry32: a 32-bit state, uniform in (0, 1)
     s = (s + 0x6d2b79f5) >>> 0;
@@ -33,12 +31,26 @@ export function noiseTile(): Float32Array {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
   };
-  for (let i = 0; i < out.length; i += 2) {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const v = spare;
+      spare = null;
+      return v;
+    }
     const r = Math.sqrt(-2 * Math.log(next()));
     const a = 2 * Math.PI * next();
-    out[i] = r * Math.cos(a);
-    if (i + 1 < out.length) out[i + 1] = r * Math.sin(a);
-  }
+    spare = r * Math.sin(a);
+    return r * Math.cos(a);
+  };
+}
+
+/** The noise tile, [NOISE_TILE, NOISE_TILE, 3] row-major, standard Gaussian values (computed once). */
+export function noiseTile(): Float32Array {
+  if (tile !== undefined) return tile;
+  const out = new Float32Array(NOISE_TILE * NOISE_TILE * 3);
+  const gauss = gaussianSampler(SEED);
+  for (let i = 0; i < out.length; i++) out[i] = gauss();
   tile = out;
   return out;
 }

@@ -4,6 +4,7 @@ import { commands as stylize } from './stylize.ts';
 import { commands as train } from './train.ts';
 import { commands as optimize } from './optimize.ts';
 import { commands as evalCommands } from './eval.ts';
+import { commands as flicker } from './flicker.ts';
 import { commands as serve } from './serve.ts';
 import { commands as weights } from './weights.ts';
 import { commands as dataset } from './dataset.ts';
@@ -15,6 +16,7 @@ export const allCommands: CommandSpec[] = [
   ...train,
   ...optimize,
   ...evalCommands,
+  ...flicker,
   ...serve,
   ...weights,
   ...dataset,
