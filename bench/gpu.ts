@@ -6,9 +6,11 @@
 // bind-group creations, writeBuffer, submits; gpu-probe.ts) and the top kernels by GPU time (timestamp queries).
 // Prints a markdown table; --json writes the same figures (rewritten after every section, so a timeout keeps them).
 // Usage: npx tsx bench/gpu.ts [--sizes 256,512,1024] [--train-size 256] [--batch 4] [--steps 5] [--runs 10]
-//        [--gatys-sizes 512,1024] [--ort-cpu-max 512] [--parts torch,infer,train,gatys] [--kernels 10]
+//        [--gatys-sizes 512,1024] [--ort-cpu-max 512] [--parts torch,infer,train,gatys,tfjs,ort,engine] [--kernels 10]
+//        (--parts: the work (infer, train, gatys) and the engines (torch, tfjs, ort, engine) to measure)
 //        [--weights ../shared/weights/vgg19-keras/vgg19_notop.h5] [--python python3] [--json out.json]
 //        [--torch-timeout 120] [--engine-timeout 60]   (seconds; a hung engine run costs one row, not the rest)
+//        [--engine-module @hokusai/engine]   (another module with the same exports, e.g. to try an unexported graph)
 // lavapipe (software Vulkan, a few minutes): --sizes 64,128 --train-size 64 --batch 2 --gatys-sizes 64 --runs 3 --steps 2
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -26,12 +28,13 @@ const args = parseArgs({
   runs: '10',
   'gatys-sizes': '512,1024',
   'ort-cpu-max': '512',
-  parts: 'torch,infer,train,gatys',
+  parts: 'torch,infer,train,gatys,tfjs,ort,engine',
   kernels: '10',
   weights: SHARED_INPUTS.weights,
   python: 'python3',
   'torch-timeout': '120',
   'engine-timeout': '60',
+  'engine-module': '@hokusai/engine',
   json: '',
 });
 const sizes = list(args['sizes'] as string).map(Number);
@@ -232,7 +235,7 @@ async function engineDevice(): Promise<GPUDevice> {
 
 interface EngineForward {
   run(input: Float32Array): Promise<Float32Array>;
-  dispose(): void;
+  dispose?: () => void;
 }
 type EngineModule = Record<string, unknown> & typeof import('@hokusai/engine');
 
@@ -260,7 +263,7 @@ async function engineInference(engine: EngineModule | string, size: number): Pro
   } catch (e) {
     addRow({ ...row, ms: null, note: `FAILED: ${errorLine(e)}` });
   } finally {
-    fwd?.dispose();
+    fwd?.dispose?.();
     ctx.dispose();
     device.destroy();
   }
@@ -295,7 +298,7 @@ async function ortInference(ort: Ort | string, ep: 'webgpu' | 'cpu', size: numbe
 
 async function loadEngine(): Promise<EngineModule | string> {
   try {
-    return (await import('@hokusai/engine')) as EngineModule;
+    return (await import(args['engine-module'] as string)) as EngineModule;
   } catch (e) {
     return `@hokusai/engine did not load: ${errorLine(e)}`;
   }
@@ -315,9 +318,9 @@ const engine = await loadEngine();
 if (parts.has('infer')) {
   const ort = await loadOrt();
   for (const size of sizes) {
-    await tfjsInference(size);
-    await ortInference(ort, 'webgpu', size);
-    if (size <= Number(args['ort-cpu-max'])) await ortInference(ort, 'cpu', size);
+    if (parts.has('tfjs')) await tfjsInference(size);
+    if (parts.has('ort')) await ortInference(ort, 'webgpu', size);
+    if (parts.has('ort') && size <= Number(args['ort-cpu-max'])) await ortInference(ort, 'cpu', size);
   }
 }
 
@@ -428,7 +431,7 @@ async function engineTrainStep(weights: import('@hokusai/losses').VggWeights): P
   }
 }
 
-if (parts.has('train')) await tfjsTrainStep(await vggWeights());
+if (parts.has('train') && parts.has('tfjs')) await tfjsTrainStep(await vggWeights());
 
 // ---- Gatys: one VGG19 forward + backward to relu5_1 of an image (what `hokusai optimize` does per evaluation) ----
 async function gatysEval(weights: import('@hokusai/losses').VggWeights, size: number): Promise<void> {
@@ -453,16 +456,16 @@ async function gatysEval(weights: import('@hokusai/losses').VggWeights, size: nu
   }
 }
 
-if (parts.has('gatys')) {
+if (parts.has('gatys') && parts.has('tfjs')) {
   const weights = await vggWeights();
   for (const size of gatysSizes) await gatysEval(weights, size);
 }
 
 // ---- the engine last: every reference figure is saved before its first run ----
-if (parts.has('infer')) {
+if (parts.has('infer') && parts.has('engine')) {
   for (const size of sizes) await withTimeout({ work: 'inference', size, batch: 1, impl: ENGINE_FORWARD }, () => engineInference(engine, size));
 }
-if (parts.has('train')) {
+if (parts.has('train') && parts.has('engine')) {
   const weights = await vggWeights();
   await withTimeout({ work: 'train step', size: trainSize, batch, impl: ENGINE_STEP }, () => engineTrainStep(weights));
 }
