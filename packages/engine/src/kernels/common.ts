@@ -63,3 +63,9 @@ export const LINEAR_WG = `(wg.x + wg.y * ${u(MAX_WORKGROUPS_PER_DIM)})`;
 export function bindings(params: readonly Param[]): Binding[] {
   return params.map((p) => p.binding);
 }
+
+/** Bytes a binding spans, where known (a whole buffer, or a range with an explicit size). */
+export function bindingBytes(b: Binding): number | undefined {
+  if (!('buffer' in b)) return b.size;
+  return b.size ?? b.buffer.size - (b.offset ?? 0);
+}
