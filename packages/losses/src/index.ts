@@ -8,6 +8,7 @@ export * from './content-loss.ts';
 export * from './style-loss.ts';
 export * from './total-variation.ts';
 export * from './lattice.ts';
+export * from './stability-loss.ts';
 export * from './reduce.ts';
 export * from './perceptual-loss.ts';
 export * from './default-weights.ts';

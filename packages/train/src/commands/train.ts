@@ -276,6 +276,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
       prefetch: options.prefetch,
       backend: backend.name,
       jitter: { max: options.jitter, seed: options.seed },
+      stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed },
       meta: meta as unknown as Record<string, unknown>,
     },
     ctx.log,
@@ -306,7 +307,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
         validation,
         samples,
         onProgress: (step, l, ips) =>
-          progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, lattice: Math.round(l.lattice * 100) / 100, 'img/s': Math.round(ips * 100) / 100 }),
+          progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, lattice: Math.round(l.lattice * 100) / 100, ...(l.stability === undefined ? {} : { stability: l.stability }), 'img/s': Math.round(ips * 100) / 100 }),
       });
     } finally {
       progress.stop();

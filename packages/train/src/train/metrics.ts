@@ -17,6 +17,8 @@ export interface MetricRecord {
   tv: number;
   /** Unweighted lattice penalty of the outputs (null in the file when the loss does not report one). */
   lattice?: number;
+  /** Weighted stability loss (Gupta et al. 2017), when --stability-weight > 0. */
+  stability?: number;
   imgPerS: number;
   dataWaitMs?: number;
   validation?: number;

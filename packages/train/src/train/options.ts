@@ -39,6 +39,12 @@ export const trainSchema = z.object({
     .max(64)
     .default(0)
     .describe('σ of a fixed Gaussian noise field added to the network\'s 0–255 input, stored in the network so inference adds the same: texture to paint flat areas with instead of a lattice (0 = off)'),
+  stabilityWeight: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('stability loss weight (Gupta et al. 2017): mean squared difference of the outputs for a photo and for it plus noise, against video flicker (0 = off; docs/video.md)'),
+  stabilityNoise: z.number().min(0).max(64).default(4).describe('σ of the stability loss\'s Gaussian noise, in grey levels (0–255)'),
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
   lossNet: lossNetOption,

@@ -46,6 +46,7 @@ export const STREAM = {
   substitute: 5,
   holdout: 6,
   jitter: 7,
+  stability: 8,
 } as const;
 
 /** A permutation of 0..n-1 (Fisher–Yates) fully determined by (seed, stream, epoch). */

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { HokusaiError } from '@hokusai/model';
+import { addSensorNoise, stabilityLoss } from '@hokusai/losses';
 import { Adam, concatFloat32, toFloat32, type AdamStateJson } from './adam.ts';
 import { Prefetcher } from './prefetch.ts';
 import { yieldToEventLoop } from '../event-loop.ts';
@@ -30,7 +31,7 @@ import {
   STATE_JSON,
 } from './run-dir.ts';
 import type { Batch } from './dataset.ts';
-import { randInt, STREAM } from './rng.ts';
+import { hash32, randInt, STREAM } from './rng.ts';
 
 /** What the trainer needs of a transformation network (TransformerNet satisfies it). */
 export interface TrainableNet {
@@ -94,6 +95,11 @@ export interface TrainerConfig {
    * gives the whole-batch gradient. 0 = off.
    */
   jitter?: { max: number; seed: number };
+  /**
+   * Stability loss (Gupta et al. 2017, `stabilityLoss` of @hokusai/losses): weight × mean((f(x) − f(x + n))²),
+   * n ~ N(0, σ²) drawn from (seed, step, image offset). Absent or weight 0 = off.
+   */
+  stability?: { weight: number; sigma: number; seed: number };
 }
 
 export interface TrainerStateJson {
@@ -129,6 +135,8 @@ export interface StepLosses {
   tv: number;
   /** Unweighted lattice penalty (NaN when the loss function does not report one). */
   lattice: number;
+  /** Weighted stability loss (included in total); absent when off. */
+  stability?: number;
 }
 
 /** Images per micro-batch when not given: bounded by each engine's memory (wasm: one 256² image at a time). */
@@ -214,17 +222,22 @@ export class Trainer {
     const px = imageSize * imageSize * 3;
     const vars = this.net.variables;
     let acc: tf.Tensor[] | null = null;
-    const parts = { total: 0, content: 0, style: 0, tv: 0, lattice: 0 };
+    const parts: StepLosses = { total: 0, content: 0, style: 0, tv: 0, lattice: 0 };
+    const stab = this.config.stability;
+    if (stab !== undefined && stab.weight > 0) parts.stability = 0;
     for (let off = 0; off < B; off += micro) {
       const m = Math.min(micro, B - off);
       const scale = m / B;
       const x = tf.tensor4d(Float32Array.from(batch.data.subarray(off * px, (off + m) * px)), [m, imageSize, imageSize, 3]);
       let comps: tf.Tensor1D | null = null;
       const { value, grads } = tf.variableGrads(() => {
-        const [ly, lx] = this.jitterCrop(this.net.apply(x), x);
+        const y = this.net.apply(x);
+        const [ly, lx] = this.jitterCrop(y, x);
         const r = this.loss.compute(ly, lx);
-        comps = tf.keep(tf.stack([r.total, r.weighted.content, r.weighted.style, r.weighted.tv, r.lattice ?? tf.scalar(NaN)]) as tf.Tensor1D);
-        return tf.mul(r.total, scale) as tf.Scalar;
+        const s = parts.stability === undefined ? tf.scalar(0) : this.stabilityTerm(y, x, off);
+        const total = tf.add(r.total, s) as tf.Scalar;
+        comps = tf.keep(tf.stack([total, r.weighted.content, r.weighted.style, r.weighted.tv, r.lattice ?? tf.scalar(NaN), s]) as tf.Tensor1D);
+        return tf.mul(total, scale) as tf.Scalar;
       }, vars);
       const c = await (comps as tf.Tensor1D | null)!.data(); // async: webgpu in Node has no dataSync
       (comps as tf.Tensor1D | null)!.dispose();
@@ -234,6 +247,7 @@ export class Trainer {
       parts.style += c[2]! * scale;
       parts.tv += c[3]! * scale;
       parts.lattice += c[4]! * scale;
+      if (parts.stability !== undefined) parts.stability += c[5]! * scale;
       x.dispose();
       const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
       if (acc === null) acc = ordered;
@@ -263,6 +277,13 @@ export class Trainer {
     const dx = randInt(j.max + 1, j.seed, STREAM.jitter, this.step, 1);
     const size: [number, number, number, number] = [n, h - j.max, w - j.max, 3];
     return [tf.slice(y, [0, dy, dx, 0], size), tf.slice(x, [0, dy, dx, 0], size)];
+  }
+
+  /** weight × stabilityLoss(y, f(x + n)), the noise drawn from (seed, step, offset of the micro-batch in the batch). */
+  private stabilityTerm(y: tf.Tensor4D, x: tf.Tensor4D, offset: number): tf.Scalar {
+    const st = this.config.stability!;
+    const noisy = addSensorNoise(x, st.sigma, hash32(st.seed, STREAM.stability, this.step, offset));
+    return tf.mul(stabilityLoss(y, this.net.apply(noisy)), st.weight) as tf.Scalar;
   }
 
   /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */
@@ -453,6 +474,7 @@ export class Trainer {
       style: l.style,
       tv: l.tv,
       lattice: l.lattice,
+      ...(l.stability === undefined ? {} : { stability: l.stability }),
       imgPerS: Math.round(imgPerS * 1000) / 1000,
     };
   }

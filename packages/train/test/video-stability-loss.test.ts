@@ -1,0 +1,110 @@
+// The stability loss of issue 21.3 (Gupta et al. 2017; `stabilityLoss`/`addSensorNoise` of @hokusai/losses, and
+// `hokusai train --stability-weight w --stability-noise σ` in the trainer): zero for σ = 0, positive with a gradient
+// that reaches the network's weights for σ > 0, the noise reproducible by seed, and the trainer adds the weighted
+// term to the step's total (reported as `stability`) only when the weight is above 0. No tensors leak.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { TransformerNet, type NetConfig } from '@hokusai/model';
+import { addSensorNoise, stabilityLoss } from '@hokusai/losses';
+import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/train/trainer.ts';
+import { TrainingData } from '../src/train/dataset.ts';
+import { trainSchema } from '../src/train/options.ts';
+import { generatedImageFiles, testIO, useCpu } from './train-helpers.ts';
+
+const TINY: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 };
+
+let files: string[] = [];
+beforeAll(async () => {
+  await useCpu();
+  files = await generatedImageFiles('stability-data', 4);
+});
+
+function photo(seed: number): tf.Tensor4D {
+  return tf.tidy(() => tf.mul(tf.randomUniform([1, 16, 16, 3], 0, 1, 'float32', seed), 255) as tf.Tensor4D);
+}
+
+describe('stability loss', () => {
+  it('is zero for σ = 0 and positive, with gradients on the weights, for σ > 0', () => {
+    const net = TransformerNet.create(TINY, 3);
+    const x = photo(1);
+    const before = tf.memory().numTensors;
+    const lossFor = (sigma: number) => () => stabilityLoss(net.apply(x), net.apply(addSensorNoise(x, sigma, 5)));
+    const zero = tf.tidy(lossFor(0));
+    expect(zero.dataSync()[0]).toBe(0);
+    zero.dispose();
+    const { value, grads } = tf.variableGrads(lossFor(8), net.variables);
+    expect(value.dataSync()[0]).toBeGreaterThan(0);
+    const norms = Object.values(grads).map((g) => tf.tidy(() => tf.norm(g).dataSync()[0]!));
+    expect(norms.every(Number.isFinite)).toBe(true);
+    expect(norms.filter((n) => n > 0).length).toBeGreaterThan(norms.length / 2);
+    value.dispose();
+    for (const g of Object.values(grads)) g.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    net.dispose();
+  });
+
+  it('draws N(0, σ²) noise, clipped to 0–255, the same for the same seed', () => {
+    const x = tf.fill([1, 32, 32, 3], 128) as tf.Tensor4D;
+    const a = addSensorNoise(x, 4, 9);
+    const b = addSensorNoise(x, 4, 9);
+    const c = addSensorNoise(x, 4, 10);
+    const d = Array.from(tf.sub(a, x).dataSync());
+    const mean = d.reduce((s, v) => s + v, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((s, v) => s + (v - mean) ** 2, 0) / d.length);
+    expect(Math.abs(mean)).toBeLessThan(0.3);
+    expect(sd).toBeGreaterThan(3.6);
+    expect(sd).toBeLessThan(4.4);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(Array.from(a.dataSync())).not.toEqual(Array.from(c.dataSync()));
+    const clipped = addSensorNoise(tf.fill([1, 8, 8, 3], 255) as tf.Tensor4D, 20, 1);
+    expect(Math.max(...clipped.dataSync())).toBe(255);
+    tf.dispose([x, a, b, c, clipped]);
+    expect(() => addSensorNoise(photo(2), -1, 1)).toThrow(/expected ≥ 0/);
+  });
+
+  it('train options: off by default, recorded with the other options', () => {
+    const o = trainSchema.parse({ stabilityWeight: 100 });
+    expect(o.stabilityWeight).toBe(100);
+    expect(o.stabilityNoise).toBe(4);
+    expect(trainSchema.parse({}).stabilityWeight).toBe(0);
+  });
+});
+
+describe('trainer with --stability-weight', () => {
+  const constantLoss: LossFunction = {
+    compute: (y) => ({ total: tf.mul(tf.mean(y), 0) as tf.Scalar, weighted: { content: tf.scalar(0), style: tf.scalar(0), tv: tf.scalar(0) } }),
+  };
+
+  function config(stability?: TrainerConfig['stability']): TrainerConfig {
+    return {
+      out: 'unused', iterations: 1, batchSize: 2, imageSize: 16, microBatch: 1, lr: 1e-2, lrDecay: 0, checkpointEvery: 1,
+      keep: 1, sampleEvery: 0, logEvery: 1, prefetch: 1, backend: 'cpu', meta: { name: 'test' },
+      ...(stability ? { stability } : {}),
+    };
+  }
+
+  it('adds weight × the loss to the total and reports it; weight 0 adds nothing', async () => {
+    const data = new TrainingData(files, { imageSize: 16, batchSize: 2, seed: 1, flip: false, maxScale: 1, maxPixels: 1e7, cacheBytes: 1e6 });
+    const net = TransformerNet.create(TINY, 4);
+    const batch = await data.batch(0);
+    const on = new Trainer(net as TrainableNet, constantLoss, data, testIO, config({ weight: 2, sigma: 6, seed: 3 }), () => {});
+    const off = new Trainer(net as TrainableNet, constantLoss, data, testIO, config({ weight: 0, sigma: 6, seed: 3 }), () => {});
+    const before = tf.memory().numTensors; // after both trainers made their optimiser state
+    const a = await on.gradients(batch);
+    expect(a.losses.stability).toBeGreaterThan(0);
+    expect(a.losses.total).toBeCloseTo(a.losses.stability!, 5);
+    const gradNorm = tf.tidy(() => tf.addN(a.grads.map((g) => tf.sum(tf.abs(g)))).dataSync()[0]!);
+    expect(gradNorm).toBeGreaterThan(0);
+    tf.dispose(a.grads);
+    const again = await on.gradients(batch); // the same step draws the same noise
+    expect(again.losses.stability).toBeCloseTo(a.losses.stability!, 4);
+    tf.dispose(again.grads);
+    const b = await off.gradients(batch);
+    expect(b.losses.stability).toBeUndefined();
+    expect(b.losses.total).toBe(0);
+    tf.dispose(b.grads);
+    expect(tf.memory().numTensors).toBe(before);
+    net.dispose();
+  });
+});
