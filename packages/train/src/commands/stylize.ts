@@ -46,7 +46,9 @@ export const stylizeSchema = z.object({
   quality: z.number().int().min(1).max(100).default(90).describe('JPEG/WebP quality'),
   maxFrames: z.number().int().positive().default(100_000).describe('video: refuse clips with more frames than this (100000: 55 min at 30 fps)'),
   fps: z.number().positive().default(25).describe('video from a folder of frames: its frame rate'),
-  backend: backendOption,
+  backend: backendOption.describe(
+    "engine: auto runs onnxruntime on the CPU (as `hokusai serve`; tfjs if it does not load); the others run tfjs on that backend",
+  ),
 });
 
 export type StylizeCommandOptions = z.infer<typeof stylizeSchema>;
