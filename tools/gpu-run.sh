@@ -35,7 +35,8 @@ log() { echo "$(date -u +%T) $*" | tee -a "$OUT/run.log"; }
 # part NAME SECONDS LOGFILE COMMAND...: runs COMMAND under its own time cap, output appended to $OUT/LOGFILE.
 part() {
   local name=$1 cap=$2 file=$3; shift 3
-  log "start $name (cap ${cap}s): $*"
+  log "start $name (cap ${cap}s)"
+  [ "$1" = bash ] || echo "\$ $*" >>"$OUT/$file"
   local t0=$SECONDS
   timeout -k 10 "$cap" "$@" >>"$OUT/$file" 2>&1
   local rc=$?
