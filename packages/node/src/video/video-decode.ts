@@ -22,7 +22,7 @@ export interface DecodeOptions {
 /** The FFmpeg arguments that decode `path`'s first video stream to raw RGB frames of the given size on stdout. */
 export function decodeArgs(path: string, width: number, height: number, inputArgs: string[] = []): string[] {
   return [
-    '-v', 'error', '-nostdin', ...inputArgs, '-i', path,
+    '-v', 'error', '-nostdin', '-threads', '1', ...inputArgs, '-i', path,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', `scale=${width}:${height}:flags=area+accurate_rnd+full_chroma_int`,
     '-vsync', 'passthrough',

@@ -78,7 +78,8 @@ export function encodeArgs(target: string, opts: EncodeOptions): string[] {
   } else {
     args.push('-map', '0:v:0', '-an');
   }
-  args.push(...videoCodecArgs(opts.container));
+  // one encoder thread: the cores belong to the network, which is the bottleneck
+  args.push(...videoCodecArgs(opts.container), '-threads', '1');
   args.push(opts.container === 'frames' ? `${target}/frame_%06d.png` : target);
   return args;
 }
