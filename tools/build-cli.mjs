@@ -35,8 +35,8 @@ else await import('./packages/serve/src/inference-worker.ts');
 `;
 
 /**
- * SHA-256 over the given files (paths relative to root, in order) and root's package-lock.json; null if one is
- * gone. `read` supplies contents (the build hashes exactly what esbuild was given).
+ * SHA-256 over the given files (paths relative to root, in order) and root's package-lock.json (if any); null if
+ * one of the files is gone. `read` supplies contents (the build hashes exactly what esbuild was given).
  */
 export function hashInputs(root, inputs, read = (path) => readFileSync(path)) {
   const h = createHash('sha256');
@@ -45,7 +45,8 @@ export function hashInputs(root, inputs, read = (path) => readFileSync(path)) {
     try {
       bytes = read(join(root, file));
     } catch {
-      return null;
+      if (file !== 'package-lock.json') return null;
+      bytes = Buffer.from('(no lock file)'); // an install without one: dependency changes then go unnoticed
     }
     h.update(`${file}\0${bytes.length}\0`);
     h.update(bytes);
