@@ -128,8 +128,9 @@ export class GpuContext {
   /**
    * Copies `bytes` of `buffer` (from `byteOffset`) to a mappable staging buffer and resolves with them as float32.
    * Staging buffers are pooled by size, so repeated reads of one shape create no buffer after the first.
+   * `before` are dispatches recorded ahead of the copy in the same command buffer: run + read in one submit.
    */
-  async read(buffer: GPUBuffer, bytes = buffer.size, byteOffset = 0): Promise<Float32Array> {
+  async read(buffer: GPUBuffer, bytes = buffer.size, byteOffset = 0, before: readonly Dispatch[] = []): Promise<Float32Array> {
     const size = Math.ceil(bytes / 4) * 4;
     const pool = this.staging.get(size) ?? [];
     this.staging.set(size, pool);
@@ -141,6 +142,7 @@ export class GpuContext {
       this.owned.push(stage);
     }
     const encoder = this.device.createCommandEncoder();
+    if (before.length > 0) this.record(encoder, before);
     encoder.copyBufferToBuffer(buffer, byteOffset, stage, 0, size);
     this.submit(encoder);
     await stage.mapAsync(MAP_READ);

@@ -10,3 +10,13 @@ export {
 export {
   instanceNorm, instanceNormBackward, instanceNormScratchBytes, type InstanceNormShape,
 } from './kernels/instance-norm.ts';
+export { ParamLayout, PARAM_ALIGN_BYTES, type ParamEntry, type NamedWeights } from './param-layout.ts';
+export {
+  requestEngineDevice, describeEngineAdapter, limitsShortfall, checkMemoryPlan, formatBytes, ENGINE_MIN_LIMITS,
+  type EngineDevice, type EngineAdapterInfo, type MemoryPlan,
+} from './device.ts';
+export { reflectIndexMap, noiseField, paddedSide, padInput, cropImage } from './kernels/pad-crop.ts';
+export {
+  TransformerGraph, johnsonStages, johnsonConfig, transformerGraphBytes, type BatchSize, type StagePlan, type JohnsonConfig,
+} from './transformer-graph.ts';
+export { TransformerForward, readNetWeights, type EngineNet } from './transformer-forward.ts';
