@@ -33,7 +33,10 @@ export function decodeArgs(path: string, width: number, height: number, inputArg
 /** Yields the frames of `path` in order. Stopping early (break, throw) ends FFmpeg. */
 export async function* decodeFrames(ffmpeg: string, path: string, opts: DecodeOptions): AsyncGenerator<RgbImage> {
   const frameBytes = opts.width * opts.height * 3;
-  const child = spawn(ffmpeg, decodeArgs(path, opts.width, opts.height, opts.inputArgs), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(ffmpeg, decodeArgs(path, opts.width, opts.height, opts.inputArgs), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: a terminal's Ctrl-C reaches us, and we end FFmpeg
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {

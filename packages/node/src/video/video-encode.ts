@@ -138,7 +138,7 @@ async function finishProcess(child: ChildProcess, closed: Promise<number | null>
 export async function createVideoEncoder(ffmpeg: string, out: string, opts: EncodeOptions): Promise<VideoEncoder> {
   const tmp = tempPathFor(out);
   if (opts.container === 'frames') await mkdir(tmp, { recursive: true });
-  const child = spawn(ffmpeg, encodeArgs(tmp, opts), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(ffmpeg, encodeArgs(tmp, opts), { stdio: ['pipe', 'ignore', 'pipe'], detached: true }); // Ctrl-C: see decodeFrames
   let err = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {

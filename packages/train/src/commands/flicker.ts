@@ -6,7 +6,7 @@
  * 1 = the output changes as much as the input; the higher, the more the painted texture flickers.
  */
 import { z } from 'zod';
-import { InvalidArgumentError } from '@hokusai/model';
+import { HokusaiError, InvalidArgumentError } from '@hokusai/model';
 import { readImage, type RgbImage } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { backendOption } from '../common-options.ts';
@@ -58,7 +58,7 @@ export async function runFlicker(opts: FlickerOptions, ctx: CommandContext): Pro
     try {
       const byClip = {} as Record<MotionKind, FlickerResult>;
       for (const { kind, clip } of clips) {
-        if (ctx.signal.aborted) throw new InvalidArgumentError('interrupted');
+        if (ctx.signal.aborted) throw new HokusaiError('INTERRUPTED', `interrupted while measuring ${checkpoint}`);
         const outputs: RgbImage[] = [];
         for (const frame of clip.frames) outputs.push(await engine.stylize(frame, { strength: 1, preserveColors: false }));
         byClip[kind] = measureFlicker(clip.frames, outputs, clip.poses);

@@ -142,6 +142,9 @@ export async function runStylizeVideo(opts: StylizeCommandOptions, ctx: CommandC
   } catch (error) {
     progress.bar?.stop();
     await encoder?.abort();
+    if (ctx.signal.aborted && !(error instanceof HokusaiError && error.code === 'INTERRUPTED')) {
+      throw new HokusaiError('INTERRUPTED', `interrupted; nothing written to "${opts.out}"`, { cause: error });
+    }
     throw error;
   } finally {
     engine?.dispose();
