@@ -14,6 +14,7 @@ import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
 import { HokusaiError, InvalidArgumentError, NotFoundError, stylizeTensor, type TransformerNet } from '@hokusai/model';
 import {
+  checkpointNotFoundError,
   DEFAULT_MAX_PIXELS,
   formatFromPath,
   initBackend,
@@ -265,7 +266,7 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
   if (!toFolder) outputFormat(jobs[0] as StylizeJob, opts.format);
   // Fail fast on a mistyped checkpoint path, before starting a backend (loadCheckpointDir validates the rest).
   if (!(await statOrNull(opts.checkpoint))?.isDirectory()) {
-    throw new NotFoundError(`--checkpoint "${opts.checkpoint}": expected a checkpoint folder (model.json, weights.bin, meta.json), found none`);
+    throw await checkpointNotFoundError(opts.checkpoint);
   }
   const { engine, summary } = await openEngine(opts.checkpoint, opts.backend, ctx.log);
   ctx.log(`${summary} on ${engine.label}`);
