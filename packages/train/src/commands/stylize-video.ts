@@ -104,7 +104,9 @@ export async function runStylizeVideo(opts: StylizeCommandOptions, ctx: CommandC
   const progress = { bar: null as ReturnType<typeof createProgress> | null };
   try {
     const { info } = source;
-    if (info.estimatedFrames !== null && info.estimatedFrames > opts.maxFrames) {
+    // Refused up front only when clearly over (the container's duration can include a longer audio track);
+    // the exact count is enforced while decoding.
+    if (info.estimatedFrames !== null && info.estimatedFrames > opts.maxFrames * 1.1 + 1) {
       throw new ImageError('PAYLOAD_TOO_LARGE', `input "${input}": expected at most --max-frames ${opts.maxFrames} frames, the clip has about ${info.estimatedFrames}`);
     }
     const size = videoSize(info.width, info.height, opts.maxSize, container);
