@@ -309,7 +309,7 @@ async function loadOrt(): Promise<Ort | string> {
     return await import('onnxruntime-node');
   } catch (e) {
     const m = errorLine(e);
-    if (/onnxruntime_binding/.test(m)) return "onnxruntime-node's native binding is missing (the GPU pack leaves out onnxruntime-node/bin)";
+    if (/onnxruntime_binding/.test(m)) return 'onnxruntime-node/bin is missing (the GPU pack leaves it out)';
     return `onnxruntime-node did not load: ${m}`;
   }
 }
