@@ -2,7 +2,12 @@
  * Stability loss of Gupta et al. 2017, "Characterizing and Improving Stability in Neural Style Transfer": the
  * network's output for a photo x and for x plus small Gaussian noise must match, so that frame-to-frame sensor
  * noise in a video does not change the painted texture: L = mean((f(x) − f(x + n))²), n ~ N(0, σ²) in grey levels
- * (0–255 inputs, clipped to that range), on the same 0–255 output scale as the other losses.
+ * (0–255 inputs, clipped to that range), on the same 0–255 output scale as the other losses. Optionally with
+ * Gupta et al.'s small shift: the noisy photo is also moved by a random whole number of pixels and the output
+ * moved back, which for whole-pixel shifts is cropping both alike (`shiftCrop`); a network that paints on a fixed
+ * 4-pixel grid (its ×4 down/upsampling) is penalised for it, the main source of flicker under motion
+ * (docs/video.md). The crop's borders see different padding than the full image: a small floor the loss cannot
+ * remove.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/model';
@@ -12,6 +17,19 @@ import { meanAll } from './reduce.ts';
 export function addSensorNoise(x: tf.Tensor4D, sigma: number, seed: number): tf.Tensor4D {
   if (!(sigma >= 0)) throw new InvalidArgumentError(`stability noise σ: expected ≥ 0 grey levels, got ${sigma}`);
   return tf.tidy(() => (sigma === 0 ? tf.clone(x) : tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, sigma, 'float32', seed)), 0, 255)) as tf.Tensor4D);
+}
+
+/**
+ * The window of `t` ([N,H,W,C]) at offset (dy, dx) whose sides are `shift` rounded up to a multiple of 4 shorter
+ * (so the transformation network maps it to an output of its own size); dy, dx in [0, shift].
+ */
+export function shiftCrop(t: tf.Tensor4D, dy: number, dx: number, shift: number): tf.Tensor4D {
+  const [n, h, w, c] = t.shape;
+  const cut = 4 * Math.ceil(shift / 4);
+  if (!(dy >= 0 && dx >= 0 && dy <= shift && dx <= shift) || h - cut < 4 || w - cut < 4) {
+    throw new InvalidArgumentError(`shiftCrop: expected offsets in [0, ${shift}] of an image larger than ${cut + 4}², got (${dy}, ${dx}) of ${h}×${w}`);
+  }
+  return tf.slice(t, [0, dy, dx, 0], [n, h - cut, w - cut, c]);
 }
 
 /** mean((y − yNoisy)²) over the batch: the outputs for a photo and for its noisy copy. */

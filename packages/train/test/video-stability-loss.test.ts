@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
-import { addSensorNoise, stabilityLoss } from '@hokusai/losses';
+import { addSensorNoise, shiftCrop, stabilityLoss } from '@hokusai/losses';
 import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/train/trainer.ts';
 import { TrainingData } from '../src/train/dataset.ts';
 import { trainSchema } from '../src/train/options.ts';
@@ -105,6 +105,44 @@ describe('trainer with --stability-weight', () => {
     expect(b.losses.total).toBe(0);
     tf.dispose(b.grads);
     expect(tf.memory().numTensors).toBe(before);
+    net.dispose();
+  });
+});
+
+describe('stability loss with a shift (--stability-shift)', () => {
+  it('is zero for a shift-equivariant (pointwise) network and positive for the transformation network', () => {
+    const x = tf.tidy(() => tf.mul(tf.randomUniform([1, 24, 24, 3], 0, 1, 'float32', 3), 255) as tf.Tensor4D);
+    const pointwise = (t: tf.Tensor4D) => tf.mul(t, 0.5) as tf.Tensor4D;
+    const net = TransformerNet.create(TINY, 6);
+    const before = tf.memory().numTensors;
+    const shifted = (f: (t: tf.Tensor4D) => tf.Tensor4D) =>
+      tf.tidy(() => stabilityLoss(shiftCrop(f(x), 3, 1, 5), f(addSensorNoise(shiftCrop(x, 3, 1, 5), 0, 1))).dataSync()[0]!);
+    expect(shifted(pointwise)).toBe(0);
+    expect(shifted((t) => net.apply(t))).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.tidy(() => shiftCrop(x, 5, 0, 5).shape)).toEqual([1, 16, 16, 3]); // 5 rounded up to 8
+    expect(() => shiftCrop(x, 6, 0, 5)).toThrow(/offsets in \[0, 5\]/);
+    x.dispose();
+    net.dispose();
+  });
+
+  it('the trainer draws the shift per step and still gives a finite loss and gradient', async () => {
+    const data = new TrainingData(files, { imageSize: 16, batchSize: 2, seed: 1, flip: false, maxScale: 1, maxPixels: 1e7, cacheBytes: 1e6 });
+    const net = TransformerNet.create(TINY, 4);
+    const zeroLoss: LossFunction = {
+      compute: (y) => ({ total: tf.mul(tf.mean(y), 0) as tf.Scalar, weighted: { content: tf.scalar(0), style: tf.scalar(0), tv: tf.scalar(0) } }),
+    };
+    const config: TrainerConfig = {
+      out: 'unused', iterations: 1, batchSize: 2, imageSize: 16, microBatch: 2, lr: 1e-2, lrDecay: 0, checkpointEvery: 1,
+      keep: 1, sampleEvery: 0, logEvery: 1, prefetch: 1, backend: 'cpu', meta: { name: 'test' },
+      stability: { weight: 1, sigma: 0, seed: 3, shift: 3 },
+    };
+    const trainer = new Trainer(net as TrainableNet, zeroLoss, data, testIO, config, () => {});
+    const r = await trainer.gradients(await data.batch(0));
+    expect(r.losses.stability).toBeGreaterThan(0); // σ = 0: all of it comes from the shift
+    expect(Number.isFinite(r.losses.total)).toBe(true);
+    tf.dispose(r.grads);
+    expect(trainSchema.parse({}).stabilityShift).toBe(0);
     net.dispose();
   });
 });

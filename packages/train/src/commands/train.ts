@@ -171,6 +171,9 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
   if (options.jitter * 2 > options.imageSize) {
     throw new InvalidArgumentError(`--jitter: expected at most half of --image-size (${options.imageSize / 2} px), got ${options.jitter}`);
   }
+  if (options.stabilityShift * 4 > options.imageSize) {
+    throw new InvalidArgumentError(`--stability-shift: expected at most a quarter of --image-size (${options.imageSize / 4} px), got ${options.stabilityShift}`);
+  }
   const validationDir = /^\d+$/.test(options.validation) ? null : options.validation;
   const { files: allFiles } = await preflight({
     styles: options.style,
@@ -276,7 +279,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
       prefetch: options.prefetch,
       backend: backend.name,
       jitter: { max: options.jitter, seed: options.seed },
-      stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed },
+      stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed, shift: options.stabilityShift },
       meta: meta as unknown as Record<string, unknown>,
     },
     ctx.log,

@@ -45,6 +45,13 @@ export const trainSchema = z.object({
     .default(0)
     .describe('stability loss weight (Gupta et al. 2017): mean squared difference of the outputs for a photo and for it plus noise, against video flicker (0 = off; docs/video.md)'),
   stabilityNoise: z.number().min(0).max(64).default(4).describe('σ of the stability loss\'s Gaussian noise, in grey levels (0–255)'),
+  stabilityShift: z
+    .number()
+    .int()
+    .min(0)
+    .max(16)
+    .default(0)
+    .describe('stability loss: also shift the noisy photo by a random 0..N px per axis and compare the outputs shifted back, against flicker under motion (0 = noise only)'),
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
   lossNet: lossNetOption,

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { HokusaiError } from '@hokusai/model';
-import { addSensorNoise, stabilityLoss } from '@hokusai/losses';
+import { addSensorNoise, shiftCrop, stabilityLoss } from '@hokusai/losses';
 import { Adam, concatFloat32, toFloat32, type AdamStateJson } from './adam.ts';
 import { Prefetcher } from './prefetch.ts';
 import { yieldToEventLoop } from '../event-loop.ts';
@@ -99,7 +99,7 @@ export interface TrainerConfig {
    * Stability loss (Gupta et al. 2017, `stabilityLoss` of @hokusai/losses): weight × mean((f(x) − f(x + n))²),
    * n ~ N(0, σ²) drawn from (seed, step, image offset). Absent or weight 0 = off.
    */
-  stability?: { weight: number; sigma: number; seed: number };
+  stability?: { weight: number; sigma: number; seed: number; /** random whole-pixel shift 0..shift per axis (`shiftCrop`) */ shift?: number };
 }
 
 export interface TrainerStateJson {
@@ -282,8 +282,12 @@ export class Trainer {
   /** weight × stabilityLoss(y, f(x + n)), the noise drawn from (seed, step, offset of the micro-batch in the batch). */
   private stabilityTerm(y: tf.Tensor4D, x: tf.Tensor4D, offset: number): tf.Scalar {
     const st = this.config.stability!;
-    const noisy = addSensorNoise(x, st.sigma, hash32(st.seed, STREAM.stability, this.step, offset));
-    return tf.mul(stabilityLoss(y, this.net.apply(noisy)), st.weight) as tf.Scalar;
+    const shift = st.shift ?? 0;
+    const dy = shift > 0 ? randInt(shift + 1, st.seed, STREAM.stability, this.step, offset, 1) : 0;
+    const dx = shift > 0 ? randInt(shift + 1, st.seed, STREAM.stability, this.step, offset, 2) : 0;
+    const [xs, ys] = shift > 0 ? [shiftCrop(x, dy, dx, shift), shiftCrop(y, dy, dx, shift)] : [x, y];
+    const noisy = addSensorNoise(xs, st.sigma, hash32(st.seed, STREAM.stability, this.step, offset));
+    return tf.mul(stabilityLoss(ys, this.net.apply(noisy)), st.weight) as tf.Scalar;
   }
 
   /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */
