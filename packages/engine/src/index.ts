@@ -20,3 +20,14 @@ export {
   TransformerGraph, johnsonStages, johnsonConfig, transformerGraphBytes, type BatchSize, type StagePlan, type JohnsonConfig,
 } from './transformer-graph.ts';
 export { TransformerForward, readNetWeights, type EngineNet } from './transformer-forward.ts';
+export { defaultTiles, type GemmTiles } from './kernels/gemm-tile.ts';
+export {
+  conv2dBackpropInput, conv2dBackpropFilter, conv2dBackpropFilterScratchFloats, conv2dBackpropFilterSplit,
+} from './kernels/conv2d-backprop.ts';
+export { add, addInto, fill } from './kernels/elementwise.ts';
+export {
+  maxPool2x2, maxPool2x2Backward, avgPool2x2, avgPool2x2Backward, poolOutSize, type PoolShape,
+} from './kernels/pool.ts';
+export { matmul, type MatmulShape } from './kernels/matmul.ts';
+export { adam, adamHyper, ADAM_HYPER_FLOATS } from './kernels/adam.ts';
+export { reduce, reduceScratchFloats, type ReduceOp, type ReduceShape } from './kernels/reduce.ts';
