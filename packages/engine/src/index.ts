@@ -31,3 +31,7 @@ export {
 export { matmul, type MatmulShape } from './kernels/matmul.ts';
 export { adam, adamHyper, ADAM_HYPER_FLOATS } from './kernels/adam.ts';
 export { reduce, reduceScratchFloats, type ReduceOp, type ReduceShape } from './kernels/reduce.ts';
+export { transformerBackward } from './transformer-backward.ts';
+export { VggGraph, VggWeightsBuffer, vggConvsFromKeras, type VggConv } from './vgg-graph.ts';
+export { LossGraph, type EngineLossSettings, type EngineLossValues } from './loss-graph.ts';
+export { EngineTrainStep, type TrainStepSpec, type AdamSettings, type AdamMoments } from './train-step.ts';
