@@ -215,16 +215,16 @@ describe('web demo in headless Chromium', () => {
     await openPage(page);
     await page.getByRole('radio', { name: 'Tiny random net' }).check();
     await page.waitForFunction(() => window.__hokusai.style === 'tiny', null, { timeout: 30_000 });
-    await page.getByTestId('file').setInputFiles(join(REPO_ROOT, '..', 'shared', 'images', 'content', 'kodim23.png'));
+    await page.getByTestId('file').setInputFiles(join(REPO_ROOT, 'examples', 'photos', 'coffee.jpg'));
     const link = page.getByRole('link', { name: 'Download PNG' });
     await link.waitFor({ state: 'visible', timeout: 60_000 });
     const size = await page.evaluate(() => {
       const c = document.getElementById('still-output') as HTMLCanvasElement;
       return [c.width, c.height];
     });
-    expect(size).toEqual([768, 512]);
+    expect(size).toEqual([600, 400]); // the photo's own size
     const download = await Promise.all([page.waitForEvent('download'), link.click()]);
-    expect(download[0].suggestedFilename()).toMatch(/^kodim23-tiny\.png$/);
+    expect(download[0].suggestedFilename()).toMatch(/^coffee-tiny\.png$/);
     expect(await page.getByTestId('messages').textContent()).toBe('');
   });
 
