@@ -72,7 +72,7 @@ if [ "$small" = 1 ]; then
 else
   bench_args=(--sizes 256,512,1024 --train-size 256 --batch 4 --gatys-sizes 512,1024 --runs 10 --steps 5 --ort-cpu-max 512)
   opt_args=(--small 512 --large 1024 --iterations 200)
-  bench_cap=200; opt_cap=210
+  bench_cap=300; opt_cap=150
 fi
 img_args=()
 [ "${GPU_RUN_IMAGES:-0}" = 1 ] && img_args=(--out "$OUT/optimize")
