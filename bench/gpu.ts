@@ -384,7 +384,7 @@ type VggConvsFromKeras = (layers: unknown, specs: unknown, deepest: string) => u
 /** The engine's step on the same work as tfjs's: style targets from the tfjs PerceptualLoss, VGG19 to relu4_3. */
 async function engineTrainStep(weights: import('@hokusai/losses').VggWeights): Promise<void> {
   const row = { work: 'train step' as const, size: trainSize, batch, impl: ENGINE_STEP };
-  const Step = typeof engine === 'string' ? undefined : (engine['EngineTrainStep'] as EngineStepClass | undefined);
+  const Step = typeof engine === 'string' ? undefined : (engine['EngineTrainStep'] as unknown as EngineStepClass | undefined);
   const convs = typeof engine === 'string' ? undefined : (engine['vggConvsFromKeras'] as VggConvsFromKeras | undefined);
   if (typeof engine === 'string' || Step === undefined || convs === undefined) {
     addRow({ ...row, ms: null, note: `not available: ${typeof engine === 'string' ? engine : '@hokusai/engine does not export EngineTrainStep and vggConvsFromKeras yet'}` });
