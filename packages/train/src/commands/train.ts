@@ -30,6 +30,8 @@ import { TrainingData, decodeResized, holdOut, scanImages } from '../train/datas
 import { Trainer, autoMicroBatch, type SampleImage, type TrainerIO } from '../train/trainer.ts';
 import { resolveResume, readJson, writeText } from '../train/run-dir.ts';
 import { checkStyleFits } from '../optimize/memory-estimate.ts';
+import { chooseEngine } from '../train/engine-step.ts';
+import { runEngineTraining } from '../train/engine-trainer.ts';
 
 /** Images larger than this are refused before decoding (the same default as `hokusai stylize`). */
 const MAX_PIXELS = DEFAULT_MAX_PIXELS;
@@ -161,6 +163,63 @@ async function provenance(
   };
 }
 
+/**
+ * Whether this run trains on the engine (`--engine`): `gpu` refuses what the engine cannot do, `auto` falls back to
+ * tfjs with one line saying why.
+ */
+function pickEngine(options: TrainOptions, backend: string, resuming: boolean, log: (line: string) => void): boolean {
+  const choice = chooseEngine(options.engine, backend, options);
+  const extra =
+    options.stabilityWeight > 0 ? `--stability-weight ${options.stabilityWeight} is not implemented by the engine`
+    : options.inputNoise > 0 ? `--input-noise ${options.inputNoise} is not implemented by the engine`
+    : resuming ? '--resume: the engine path writes no optimiser state to resume from (resume with --engine tfjs from a tfjs run)'
+    : null;
+  const reason = !choice.engine ? choice.reason : extra;
+  if (options.engine === 'gpu') {
+    if (reason !== null) throw new InvalidArgumentError(`--engine gpu: ${reason}; use --engine tfjs (or auto)`);
+    if (backend !== 'webgpu') throw new HokusaiError('BACKEND_UNAVAILABLE', `--engine gpu: expected --backend webgpu (the engine runs on Dawn's WebGPU), got backend ${backend}`);
+    log('engine: gpu (--engine gpu)');
+    return true;
+  }
+  if (options.engine === 'auto') log(`engine: ${reason === null && choice.engine ? 'gpu (backend webgpu and the options are supported)' : `tfjs (${reason ?? choice.reason})`}`);
+  return options.engine === 'auto' && choice.engine && reason === null;
+}
+
+/** The engine path of runTrain: style targets from the tfjs loss, then runEngineTraining; meta.json records engine 'gpu'. */
+async function trainOnEngine(a: {
+  options: TrainOptions;
+  ctx: CommandContext;
+  net: TransformerNet;
+  loss: PerceptualLoss;
+  vggWeights: VggWeights;
+  data: TrainingData;
+  io: TrainerIO;
+  iterations: number;
+  name: string;
+  netConfig: NetConfig;
+}): Promise<void> {
+  const { options, ctx } = a;
+  const styleTargets = new Map<string, Float32Array>();
+  for (const [k, t] of a.loss.styleTargets ?? []) styleTargets.set(k, Float32Array.from(await t.data()));
+  try {
+    await writeText(join(options.out, 'config.json'), JSON.stringify({ ...options, resume: undefined, iterations: a.iterations }, null, 2) + '\n');
+    ctx.log(`training ${a.name} on the engine: ${a.iterations} steps of ${options.batchSize}×${options.imageSize}², out ${options.out}`);
+    const result = await runEngineTraining(a.net, a.vggWeights, a.data, a.io, {
+      out: options.out, iterations: a.iterations, batchSize: options.batchSize, imageSize: options.imageSize, lr: options.lr,
+      lrDecay: options.lrDecay, checkpointEvery: options.checkpointEvery, keep: options.keep, logEvery: options.logEvery, netConfig: a.netConfig,
+      loss: { contentLayers: options.contentLayers, styleLayers: options.styleLayers, contentWeight: options.contentWeight, styleWeight: options.styleWeight, tvWeight: options.tvWeight },
+      styleTargets,
+    }, { signal: ctx.signal, log: ctx.log });
+    if (result.interrupted) throw new HokusaiError('INTERRUPTED', `interrupted at step ${result.step}: checkpoint written (engine runs cannot be resumed yet)`);
+    const rel = relative(process.cwd(), resolve(result.finalDir!)) || result.finalDir!;
+    ctx.log(`done: ${result.step} steps, loss ${result.firstLoss?.toPrecision(4)} → ${result.lastLoss?.toPrecision(4)}\nmodel: ${rel}`);
+    ctx.out(`${rel}\n`);
+  } finally {
+    a.loss.dispose();
+    a.net.dispose();
+  }
+}
+
 export async function runTrain(input: TrainOptions, ctx: CommandContext, given: ReadonlySet<string> = offDefault(input)): Promise<void> {
   let options = applyPreset(input, given);
   const resumed = await applyResume(options, ctx, given);
@@ -187,6 +246,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
   // before the heavy work.
   const backend = await initBackend(options.backend, ctx.log);
   ctx.log(`backend: ${backend.name} (${backend.reason})`);
+  const useEngine = pickEngine(options, backend.name, resumed.dir !== null, ctx.log);
   const baseConfig = options.width === 'half' ? HALF_NET : FULL_NET;
   const netConfig: NetConfig = options.inputNoise > 0 ? { ...baseConfig, inputNoise: options.inputNoise } as NetConfig : baseConfig;
   // The style images, at --style-size: their Gram targets take one forward pass of the loss network over each
@@ -259,6 +319,10 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
       await writeImage(path, { data: image.data, width: image.width, height: image.height }, { format: 'jpeg', quality: 90 });
     },
   };
+  if (useEngine) {
+    await trainOnEngine({ options, ctx, net, loss, vggWeights, data, io, iterations, name, netConfig });
+    return;
+  }
   const trainer = new Trainer(
     net,
     loss,

@@ -67,6 +67,10 @@ export const trainSchema = z.object({
   seed: z.number().int().min(0).default(42).describe('seed for initialisation, data order, crops and flips'),
   width: z.enum(['full', 'half']).default('full').describe('transformation network width (half: 4× fewer multiply-adds)'),
   backend: backendOption,
+  engine: z
+    .enum(['auto', 'gpu', 'tfjs'])
+    .default('auto')
+    .describe('training step: gpu = Hokusai\'s WebGPU engine (needs --backend webgpu), tfjs = the tfjs graph, auto = the engine when the backend is webgpu and the options allow it'),
   checkpointEvery: z.number().int().min(1).default(1000).describe('write a checkpoint every N steps'),
   keep: z.number().int().min(1).default(3).describe('checkpoints to keep'),
   sampleEvery: z.number().int().min(0).default(500).describe('stylise the sample images every N steps (0 = never)'),

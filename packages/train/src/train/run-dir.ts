@@ -18,15 +18,15 @@ export function checkpointDir(out: string, step: number): string {
   return join(out, `checkpoint-${step}`);
 }
 
-/** Complete checkpoints in `out` (those holding the trainer state), oldest first. */
-export async function listCheckpoints(out: string): Promise<{ step: number; dir: string }[]> {
+/** Complete checkpoints in `out` (those holding `marker`: the trainer state; engine runs' hold meta.json only), oldest first. */
+export async function listCheckpoints(out: string, marker = STATE_JSON): Promise<{ step: number; dir: string }[]> {
   const entries = await readdir(out, { withFileTypes: true }).catch(() => []);
   const found: { step: number; dir: string }[] = [];
   for (const e of entries) {
     const m = /^checkpoint-(\d+)$/.exec(e.name);
     if (!m || !e.isDirectory()) continue;
     const dir = join(out, e.name);
-    const ok = await stat(join(dir, STATE_JSON)).then((s) => s.isFile(), () => false);
+    const ok = await stat(join(dir, marker)).then((s) => s.isFile(), () => false);
     if (ok) found.push({ step: Number(m[1]), dir });
   }
   return found.sort((a, b) => a.step - b.step);
@@ -48,8 +48,8 @@ export async function resolveResume(out: string, resume: string): Promise<string
 }
 
 /** Delete all but the newest `keep` checkpoints. */
-export async function pruneCheckpoints(out: string, keep: number): Promise<string[]> {
-  const all = await listCheckpoints(out);
+export async function pruneCheckpoints(out: string, keep: number, marker = STATE_JSON): Promise<string[]> {
+  const all = await listCheckpoints(out, marker);
   const drop = keep > 0 ? all.slice(0, Math.max(0, all.length - keep)) : [];
   for (const c of drop) await rm(c.dir, { recursive: true, force: true });
   return drop.map((c) => c.dir);
