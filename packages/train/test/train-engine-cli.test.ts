@@ -1,6 +1,7 @@
 // `hokusai train --engine gpu --backend webgpu` on lavapipe (or any Vulkan adapter): a tiny run (half net, 16 px
 // crops, 3 steps, generated photos, real VGG19 from the shared data) writes checkpoints, metrics.jsonl lines with
-// finite losses and a final model whose meta.json records engine 'gpu'; an option the engine does not implement
+// finite losses (the first equal to the tfjs path's, which --engine auto picks on the cpu backend) and a final
+// model whose meta.json records engine 'gpu'; an option the engine does not implement
 // (--style-blur) is refused with the reason.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -8,14 +9,16 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { loadCheckpointDir } from '@hokusai/node';
+import { loadCheckpointDir, probeWebGpu } from '@hokusai/node';
 import { listCheckpoints } from '../src/train/run-dir.ts';
 import { tempDir, makeImages, useCpu } from './train-helpers.ts';
-import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
+import { needs, shared, sharedData, type Requirement } from '../../node/test/shared-data.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'packages/train/bin/hokusai.mjs');
 const WEIGHTS_FILE = 'weights/vgg19-keras/vgg19_notop.h5';
+/** A WebGPU adapter (lavapipe here): without one the run cannot start (skipped with the reason; under CI a failure). */
+const WEBGPU: Requirement = { what: 'a WebGPU adapter', missing: await probeWebGpu().then(() => null, (e: unknown) => (e instanceof Error ? e.message : String(e))) };
 
 function cli(args: string[]): { code: number | null; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
@@ -42,7 +45,7 @@ async function tinyArgs(): Promise<string[]> {
   ];
 }
 
-describe.runIf(needs('hokusai train --engine gpu', sharedData(WEIGHTS_FILE)))('hokusai train --engine gpu', () => {
+describe.runIf(needs('hokusai train --engine gpu', sharedData(WEIGHTS_FILE), WEBGPU))('hokusai train --engine gpu', () => {
   beforeAll(useCpu);
   it('trains on the engine: checkpoints, finite metrics, meta.json engine gpu', { timeout: 600_000 }, async () => {
     const out = await tempDir('engine-cli-out');
@@ -59,6 +62,14 @@ describe.runIf(needs('hokusai train --engine gpu', sharedData(WEIGHTS_FILE)))('h
     const meta = JSON.parse(await readFile(join(out, 'final', 'meta.json'), 'utf8')) as Record<string, unknown>;
     expect(meta['engine']).toBe('gpu');
     expect(meta['step']).toBe(3);
+    // Same seed, data and initial weights: the first step's loss equals the tfjs path's (cpu backend).
+    const ref = await tempDir('engine-cli-tfjs');
+    const args = (await tinyArgs()).map((x) => (x === 'gpu' ? 'auto' : x === 'webgpu' ? 'cpu' : x));
+    const t = cli([...args, '--iterations', '1', '--out', ref]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toContain('engine: tfjs (backend cpu (the engine runs with --backend webgpu))');
+    const first = JSON.parse((await readFile(join(ref, 'metrics.jsonl'), 'utf8')).trim().split('\n').find((l) => l.includes('"total"'))!) as { total: number };
+    expect(Math.abs((steps[0]!['total'] as number) - first.total) / first.total).toBeLessThan(1e-3);
     // The checkpoints hold the engine's weights: loadable, finite, and changed by the third step.
     const w2 = await weightsIn(join(out, 'checkpoint-2'));
     const w3 = await weightsIn(join(out, 'checkpoint-3'));
