@@ -204,12 +204,13 @@ async function trainOnEngine(a: {
   try {
     await writeText(join(options.out, 'config.json'), JSON.stringify({ ...options, resume: undefined, iterations: a.iterations }, null, 2) + '\n');
     ctx.log(`training ${a.name} on the engine: ${a.iterations} steps of ${options.batchSize}×${options.imageSize}², out ${options.out}`);
+    const progress = createProgress({ total: a.iterations, initial: 0, label: 'train', unit: 'steps', fields: {}, log: ctx.log });
     const result = await runEngineTraining(a.net, a.vggWeights, a.data, a.io, {
       out: options.out, iterations: a.iterations, batchSize: options.batchSize, imageSize: options.imageSize, lr: options.lr,
-      lrDecay: options.lrDecay, checkpointEvery: options.checkpointEvery, keep: options.keep, logEvery: options.logEvery, netConfig: a.netConfig,
+      lrDecay: options.lrDecay, checkpointEvery: options.checkpointEvery, keep: options.keep, logEvery: options.logEvery, prefetch: options.prefetch, netConfig: a.netConfig,
       loss: { contentLayers: options.contentLayers, styleLayers: options.styleLayers, contentWeight: options.contentWeight, styleWeight: options.styleWeight, tvWeight: options.tvWeight },
       styleTargets,
-    }, { signal: ctx.signal, log: ctx.log });
+    }, { signal: ctx.signal, log: ctx.log, onProgress: (step) => progress.update(step, {}) }).finally(() => progress.stop());
     if (result.interrupted) throw new HokusaiError('INTERRUPTED', `interrupted at step ${result.step}: checkpoint written (engine runs cannot be resumed yet)`);
     const rel = relative(process.cwd(), resolve(result.finalDir!)) || result.finalDir!;
     ctx.log(`done: ${result.step} steps, loss ${result.firstLoss?.toPrecision(4)} → ${result.lastLoss?.toPrecision(4)}\nmodel: ${rel}`);

@@ -12,8 +12,11 @@ import { HokusaiError, type NetConfig, type TransformerNet } from '@hokusai/mode
 import { convSpecs, type VggWeights } from '@hokusai/losses';
 import { EngineTrainStep, GpuContext, requestEngineDevice, vggConvsFromKeras, type EngineLossSettings } from '@hokusai/engine';
 import { MetricsLog } from './metrics.ts';
+import { Prefetcher } from './prefetch.ts';
+import { yieldToEventLoop } from '../event-loop.ts';
 import { checkpointDir, cleanTemporaries, pruneCheckpoints } from './run-dir.ts';
 import type { BatchSource, TrainerIO, TrainResult } from './trainer.ts';
+import type { Batch } from './dataset.ts';
 
 export interface EngineRunConfig {
   out: string;
@@ -25,6 +28,8 @@ export interface EngineRunConfig {
   checkpointEvery: number;
   keep: number;
   logEvery: number;
+  /** Batches decoded ahead of the GPU. */
+  prefetch: number;
   netConfig: NetConfig;
   loss: EngineLossSettings;
   styleTargets: ReadonlyMap<string, Float32Array>;
@@ -74,6 +79,23 @@ async function loop(
   await mkdir(cfg.out, { recursive: true });
   await cleanTemporaries(cfg.out);
   const metrics = await MetricsLog.open(cfg.out, 0, 'webgpu', opts.log);
+  const queue = new Prefetcher((s) => data.batch(s), { start: 0, end: cfg.iterations, depth: cfg.prefetch });
+  try {
+    return await steps(ts, net, queue, io, cfg, opts, metrics);
+  } finally {
+    queue.close();
+  }
+}
+
+async function steps(
+  ts: EngineTrainStep,
+  net: TransformerNet,
+  queue: Prefetcher<Batch>,
+  io: TrainerIO,
+  cfg: EngineRunConfig,
+  opts: { signal?: AbortSignal; log: (line: string) => void; onProgress?: (step: number, total: number) => void },
+  metrics: MetricsLog,
+): Promise<TrainResult> {
   const t0 = performance.now();
   let firstLoss: number | null = null;
   let lastLoss: number | null = null;
@@ -81,7 +103,7 @@ async function loop(
   let windowStart = t0;
   let windowImages = 0;
   for (let s = 0; s < cfg.iterations; s++) {
-    const batch = await data.batch(s);
+    const batch = await queue.next();
     const lr = cfg.lr / (1 + cfg.lrDecay * s);
     ts.step(Float32Array.from(batch.data), lr);
     windowImages += batch.n;
@@ -89,6 +111,7 @@ async function loop(
     const stop = opts.signal?.aborted === true;
     const last = done >= cfg.iterations || stop;
     opts.onProgress?.(done, cfg.iterations);
+    await yieldToEventLoop(); // let SIGINT/SIGTERM handlers, progress redraws and the prefetcher's I/O run
     if (done % cfg.logEvery !== 0 && done % cfg.checkpointEvery !== 0 && !last) continue;
     const l = await ts.readLosses();
     firstLoss ??= l.total;
