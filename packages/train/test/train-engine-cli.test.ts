@@ -70,6 +70,10 @@ describe.runIf(needs('hokusai train --engine gpu', sharedData(WEIGHTS_FILE), WEB
     expect(t.stderr).toContain('engine: tfjs (backend cpu (the engine runs with --backend webgpu))');
     const first = JSON.parse((await readFile(join(ref, 'metrics.jsonl'), 'utf8')).trim().split('\n').find((l) => l.includes('"total"'))!) as { total: number };
     expect(Math.abs((steps[0]!['total'] as number) - first.total) / first.total).toBeLessThan(1e-3);
+    // Resuming on the engine is refused (engine checkpoints hold no optimiser state) rather than half done.
+    const resumed = cli(['train', '--out', ref, '--resume', 'latest', '--iterations', '2', '--backend', 'webgpu', '--engine', 'gpu']);
+    expect(resumed.code).not.toBe(0);
+    expect(resumed.stderr).toContain('--engine gpu: --resume: the engine path writes no optimiser state');
     // The checkpoints hold the engine's weights: loadable, finite, and changed by the third step.
     const w2 = await weightsIn(join(out, 'checkpoint-2'));
     const w3 = await weightsIn(join(out, 'checkpoint-3'));

@@ -37,7 +37,7 @@ import { runEngineTraining } from '../train/engine-trainer.ts';
 const MAX_PIXELS = DEFAULT_MAX_PIXELS;
 
 /** Keys a resumed run may change (engine and bookkeeping); everything else comes from the run's config.json. */
-const RESUME_OVERRIDABLE = new Set(['iterations', 'epochs', 'backend', 'microBatch', 'prefetch', 'logEvery', 'sampleEvery', 'checkpointEvery', 'keep', 'out', 'resume']);
+const RESUME_OVERRIDABLE = new Set(['iterations', 'epochs', 'backend', 'engine', 'microBatch', 'prefetch', 'logEvery', 'sampleEvery', 'checkpointEvery', 'keep', 'out', 'resume']);
 
 function defaults(): TrainOptions {
   return trainSchema.parse({});
