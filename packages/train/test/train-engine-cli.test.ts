@@ -81,6 +81,16 @@ describe.runIf(needs('hokusai train --engine gpu', sharedData(WEIGHTS_FILE), WEB
     expect(w3.some((v, i) => v !== w2[i])).toBe(true);
   });
 
+  it('stops with DIVERGED before a non-finite loss reaches a checkpoint', { timeout: 300_000 }, async () => {
+    const out = await tempDir('engine-cli-diverged');
+    const r = cli([...(await tinyArgs()), '--lr', '1e30', '--checkpoint-every', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stderr).toMatch(/--engine gpu: the loss is (NaN|Infinity|-Infinity) at step \d/);
+    for (const c of await listCheckpoints(out, 'meta.json')) {
+      expect((await weightsIn(c.dir)).every(Number.isFinite)).toBe(true);
+    }
+  });
+
   it('refuses --engine gpu with an option the engine does not implement, saying why', { timeout: 120_000 }, async () => {
     const out = await tempDir('engine-cli-refused');
     const r = cli([...(await tinyArgs()), '--style-blur', '1', '--out', out]);

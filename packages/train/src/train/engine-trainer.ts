@@ -114,6 +114,10 @@ async function steps(
     await yieldToEventLoop(); // let SIGINT/SIGTERM handlers, progress redraws and the prefetcher's I/O run
     if (done % cfg.logEvery !== 0 && done % cfg.checkpointEvery !== 0 && !last) continue;
     const l = await ts.readLosses();
+    if (!Number.isFinite(l.total)) {
+      // No rollback on the engine: stop before a non-finite network reaches a checkpoint.
+      throw new HokusaiError('DIVERGED', `--engine gpu: the loss is ${l.total} at step ${done} (no rollback on the engine; the last checkpoint is intact): lower --lr or use --engine tfjs`);
+    }
     firstLoss ??= l.total;
     lastLoss = l.total;
     const now = performance.now();
