@@ -106,19 +106,23 @@ describe('EngineTrainStep', () => {
   const content = randomFloats(N * S * S * 3, 21).map((v) => 127.5 + 127.5 * v);
   const style = randomFloats(24 * 24 * 3, 31).map((v) => 127.5 + 127.5 * v);
 
-  it('loss values and every parameter gradient match tf.variableGrads of PerceptualLoss within 1e-3', { timeout: 600_000 }, async () => {
-    if (!ctx) return;
-    const ref = tfjsReference(vgg, weights, content, style);
-    const step = new EngineTrainStep(ctx, {
+  /** The engine step on this file's network, VGG (to relu2_2), loss and batch, with the reference's style targets. */
+  const stepFor = (c: GpuContext, styleTargets: ReturnType<typeof tfjsReference>['targets']): EngineTrainStep =>
+    new EngineTrainStep(c, {
       config: CONFIG,
       weights,
       vgg: vggConvsFromKeras(vgg.layers, convSpecs('vgg19'), 'relu2_2'),
       loss: LOSS,
-      styleTargets: ref.targets,
+      styleTargets,
       n: N,
       size: S,
       adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
     });
+
+  it('loss values and every parameter gradient match tf.variableGrads of PerceptualLoss within 1e-3', { timeout: 600_000 }, async () => {
+    if (!ctx) return;
+    const ref = tfjsReference(vgg, weights, content, style);
+    const step = stepFor(ctx, ref.targets);
     const { grads, losses } = await step.gradients(content);
     expect(Math.abs(losses.total - ref.total) / ref.total).toBeLessThan(1e-3);
     expect(Math.abs(losses.content.relu2_2! - ref.content) / ref.content).toBeLessThan(1e-3);
@@ -145,16 +149,7 @@ describe('EngineTrainStep', () => {
   it('a step after the first creates no buffer, records ≤ 300 dispatches in one submit, and applies Adam', { timeout: 600_000 }, async () => {
     if (!ctx) return;
     const ref = tfjsReference(vgg, weights, content, style);
-    const step = new EngineTrainStep(ctx, {
-      config: CONFIG,
-      weights,
-      vgg: vggConvsFromKeras(vgg.layers, convSpecs('vgg19'), 'relu2_2'),
-      loss: LOSS,
-      styleTargets: ref.targets,
-      n: N,
-      size: S,
-      adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
-    });
+    const step = stepFor(ctx, ref.targets);
     const lr = 1e-3;
     step.step(content, lr);
     await step.readLosses();
