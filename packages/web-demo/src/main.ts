@@ -2,11 +2,14 @@
  * Entry of the web demo page: picks a TensorFlow.js backend, fills the style picker from the server's
  * `GET /v1/styles`, loads the chosen style network lazily (Johnson et al. 2016 transformation network, the same
  * `@hokusai/model` code and checkpoint files as the Node tools), styles the webcam live and image files on demand.
+ * The webcam uses a style's stable-for-video variant where the server has one (video-variants.ts), stills the
+ * regular network.
  * Every failure ends as a readable message in the page. `window.__hokusai` exposes counters for tests.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseBackend, parseBackendParam, watchContextLoss, type PageBackend } from './backend.ts';
-import { fetchStyles, type StyleEntry } from './styles-api.ts';
+import { fetchStyles } from './styles-api.ts';
+import { describeChoice, networkFor, pairVideoVariants, type StyleChoice, type StyleUse } from './video-variants.ts';
 import { ModelCache } from './model-cache.ts';
 import { LiveStylizer, type FrameCapture, type LiveSettings, type LiveStats } from './render-loop.ts';
 import { closeCamera, openCamera } from './camera.ts';
@@ -17,7 +20,10 @@ interface HokusaiTestHooks {
   numTensors(): number;
   readonly frames: number;
   backend: PageBackend | null;
+  /** The picked style's id once the network for the current use (camera or stills) is loaded. */
   style: string | null;
+  /** Id of that network: the stable variant's while the camera runs, if the style has one. */
+  network: string | null;
   ready: boolean;
   /** Resolves with the next processed camera frame: input and output RGBA bytes (base64). */
   lastFrame(): Promise<FrameCapture>;
@@ -68,8 +74,8 @@ const els = {
 const models = new ModelCache();
 let live: LiveStylizer | null = null;
 let stream: MediaStream | null = null;
-let styles: StyleEntry[] = [];
-let current: StyleEntry | null = null;
+let styles: StyleChoice[] = [];
+let current: StyleChoice | null = null;
 let stillUrl: string | null = null;
 let gpuLost = false;
 
@@ -80,6 +86,7 @@ const hooks: HokusaiTestHooks = {
   },
   backend: null,
   style: null,
+  network: null,
   ready: false,
   lastFrame: () => {
     if (!live?.isRunning) return Promise.reject(new Error('The camera is not running'));
@@ -133,7 +140,7 @@ function showStageNote(text: string | null, kind: 'camera' | 'warmup' = 'camera'
 
 function onWarmup(active: boolean): void {
   if (active) {
-    const name = current ? `“${current.name}”` : 'the style';
+    const name = current ? `“${current.style.name}”` : 'the style';
     showStageNote(`Preparing ${name} on ${hooks.backend ?? 'this backend'}: the first frame uploads and compiles the network…`, 'warmup');
   } else if (noteKind === 'warmup') {
     showStageNote(null);
@@ -163,7 +170,8 @@ function renderPicker(): void {
     els.picker.append(p);
     return;
   }
-  for (const style of styles) {
+  for (const choice of styles) {
+    const { style, stable } = choice;
     const label = document.createElement('label');
     label.className = 'style-option';
     const input = document.createElement('input');
@@ -171,7 +179,7 @@ function renderPicker(): void {
     input.name = 'style';
     input.value = style.id;
     input.addEventListener('change', () => {
-      if (input.checked) void selectStyle(style);
+      if (input.checked) void selectStyle(choice);
     });
     label.append(input);
     if (style.thumbnailUrl) {
@@ -186,35 +194,55 @@ function renderPicker(): void {
     const name = document.createElement('span');
     name.textContent = style.name;
     label.append(name);
+    if (stable) {
+      const tag = document.createElement('small');
+      tag.className = 'video-tag';
+      tag.textContent = 'stable for video';
+      tag.title = 'The camera uses a network of this style trained not to flicker; still images use the regular one.';
+      label.append(tag);
+    }
     els.picker.append(label);
   }
 }
 
-async function selectStyle(style: StyleEntry): Promise<void> {
-  current = style;
+function currentUse(): StyleUse {
+  return live?.isRunning ? 'video' : 'still';
+}
+
+async function selectStyle(choice: StyleChoice): Promise<void> {
+  current = choice;
   hooks.style = null;
+  hooks.network = null;
   clearMessage();
-  const cached = models.has(style.modelUrl);
-  if (!cached) {
+  await useNetworkFor(choice);
+}
+
+/** Loads the network `choice` paints the current use with (camera: its stable variant, if any) and puts it to work. */
+async function useNetworkFor(choice: StyleChoice): Promise<void> {
+  const use = currentUse();
+  const entry = networkFor(choice, use);
+  const stillWanted = () => current === choice && networkFor(choice, currentUse()) === entry;
+  if (!models.has(entry.modelUrl)) {
     els.progressRow.hidden = false;
     els.progress.value = 0;
-    els.progressLabel.textContent = `Loading “${style.name}”`;
+    els.progressLabel.textContent = `Loading “${describeChoice(choice, use)}”`;
   }
   try {
-    const { net } = await models.load(style.modelUrl, (f) => {
-      if (current === style) els.progress.value = f;
+    const { net } = await models.load(entry.modelUrl, (f) => {
+      if (current === choice) els.progress.value = f;
     });
-    if (current !== style) return; // another style was picked meanwhile
+    if (!stillWanted()) return; // another style was picked, or the camera started or stopped, meanwhile
     if (live) live.net = net;
-    hooks.style = style.id;
-    setStatus(`Style: ${style.name}`);
+    hooks.style = choice.style.id;
+    hooks.network = entry.id;
+    setStatus(`Style: ${describeChoice(choice, use)}`);
   } catch (error) {
-    if (current === style) {
+    if (stillWanted()) {
       if (live) live.net = null;
-      showMessage(`The model for “${style.name}” could not be loaded: ${errorText(error)}`);
+      showMessage(`The model for “${describeChoice(choice, use)}” could not be loaded: ${errorText(error)}`);
     }
   } finally {
-    if (current === style) els.progressRow.hidden = true;
+    if (current === choice) els.progressRow.hidden = true;
   }
 }
 
@@ -239,11 +267,11 @@ async function startCamera(backend: PageBackend): Promise<void> {
         },
       });
     }
-    if (current && models.has(current.modelUrl)) {
-      live.net = (await models.load(current.modelUrl)).net;
-    }
+    const video = current ? networkFor(current, 'video') : null;
+    live.net = video && models.has(video.modelUrl) ? (await models.load(video.modelUrl)).net : null;
     showStageNote('Starting the camera…');
     live.start();
+    if (current) void useNetworkFor(current);
     els.output.hidden = false;
     els.stageHint.hidden = true;
     els.cameraToggle.textContent = 'Stop camera';
@@ -273,6 +301,8 @@ async function stopCamera(): Promise<void> {
   els.cameraToggle.textContent = 'Start camera';
   els.cameraToggle.setAttribute('aria-pressed', 'false');
   els.snapshot.disabled = true;
+  // Stills use the regular network (loaded by the next image); the status line stops saying "stable for video".
+  if (current && hooks.style !== null) setStatus(`Style: ${describeChoice(current, 'still')}`);
 }
 
 function bindControls(backend: PageBackend): void {
@@ -291,7 +321,7 @@ function bindControls(backend: PageBackend): void {
   els.strength.addEventListener('input', sync);
   els.snapshot.addEventListener('click', () => {
     void canvasToPngBlob(els.output)
-      .then((blob) => download(blob, `hokusai-${current?.id ?? 'camera'}-${Date.now()}.png`))
+      .then((blob) => download(blob, `hokusai-${current?.style.id ?? 'camera'}-${Date.now()}.png`))
       .catch((error: unknown) => showMessage(errorText(error)));
   });
 
@@ -334,11 +364,12 @@ async function stylizeFile(file: File): Promise<void> {
     showMessage('Pick a style first, then choose the image again.');
     return;
   }
+  const entry = networkFor(current, 'still');
   let net;
   try {
-    net = (await models.load(current.modelUrl)).net;
+    net = (await models.load(entry.modelUrl)).net;
   } catch (error) {
-    showMessage(`The model for “${current.name}” could not be loaded: ${errorText(error)}`);
+    showMessage(`The model for “${entry.name}” could not be loaded: ${errorText(error)}`);
     return;
   }
   try {
@@ -353,7 +384,7 @@ async function stylizeFile(file: File): Promise<void> {
     if (stillUrl) URL.revokeObjectURL(stillUrl);
     stillUrl = URL.createObjectURL(blob);
     els.stillDownload.href = stillUrl;
-    els.stillDownload.download = `${file.name.replace(/\.[^.]*$/, '')}-${current?.id ?? 'styled'}.png`;
+    els.stillDownload.download = `${file.name.replace(/\.[^.]*$/, '')}-${entry.id}.png`;
     els.stillDownload.hidden = false;
     setStatus(`Styled ${file.name}.`);
   } catch (error) {
@@ -386,7 +417,7 @@ async function main(): Promise<void> {
 let stylesErrorShown = false;
 async function loadStyles(): Promise<void> {
   try {
-    styles = await fetchStyles(apiBase);
+    styles = pairVideoVariants(await fetchStyles(apiBase));
     if (stylesErrorShown) clearMessage();
     stylesErrorShown = false;
   } catch (error) {

@@ -1,7 +1,9 @@
 /**
  * Client for the server's style list (`GET /v1/styles`): each entry has an id, a display name and a thumbnail URL;
  * the checkpoint files live under `/models/<id>/` (model.json, weights.bin, meta.json) unless the entry names
- * another base. Accepts either a bare array or `{ styles: [...] }`, and validates what it uses.
+ * another base. Accepts either a bare array or `{ styles: [...] }`, and validates what it uses. An entry's
+ * `stability` says whether its network was trained not to flicker on video and which style it is the stable
+ * variant of (video-variants.ts pairs them).
  */
 
 export interface StyleEntry {
@@ -11,6 +13,17 @@ export interface StyleEntry {
   thumbnailUrl: string | null;
   /** Absolute URL of the checkpoint directory, ending in `/`. */
   modelUrl: string;
+  /** Trained with a stability loss against video flicker (the server's `stability.trained`). */
+  stableForVideo: boolean;
+  /** Id of the style this one is the stable-for-video variant of (`stability.variantOf`), or null. */
+  variantOf: string | null;
+}
+
+function stabilityFields(obj: Record<string, unknown>): Pick<StyleEntry, 'stableForVideo' | 'variantOf'> {
+  const st = obj.stability && typeof obj.stability === 'object' ? (obj.stability as Record<string, unknown>) : {};
+  const stableForVideo = st.trained === true;
+  const variantOf = stableForVideo ? stringField(st, ['variantOf']) ?? null : null;
+  return { stableForVideo, variantOf };
 }
 
 function stringField(obj: Record<string, unknown>, keys: string[]): string | undefined {
@@ -46,6 +59,7 @@ export function parseStyles(body: unknown, apiBase: string): StyleEntry[] {
       thumbnailUrl: thumb ? new URL(thumb, apiBase).href : null,
       // A model.json URL is accepted too: its directory is the checkpoint base.
       modelUrl: modelUrl.endsWith('/') ? modelUrl : modelUrl.replace(/model\.json$/, '').replace(/([^/])$/, '$1/'),
+      ...stabilityFields(obj),
     };
   });
 }

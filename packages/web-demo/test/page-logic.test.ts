@@ -24,12 +24,33 @@ describe('parseStyles', () => {
         name: 'Great Wave',
         thumbnailUrl: 'http://127.0.0.1:8080/models/wave/thumbnail.jpg',
         modelUrl: 'http://127.0.0.1:8080/models/wave/',
+        stableForVideo: false,
+        variantOf: null,
       },
     ]);
   });
   test('bare array, defaults for name/thumbnail/model folder', () => {
     const [s] = parseStyles([{ id: 'a b' }], 'http://h/demo/');
-    expect(s).toEqual({ id: 'a b', name: 'a b', thumbnailUrl: null, modelUrl: 'http://h/demo/models/a%20b/' });
+    expect(s).toEqual({ id: 'a b', name: 'a b', thumbnailUrl: null, modelUrl: 'http://h/demo/models/a%20b/', stableForVideo: false, variantOf: null });
+  });
+  test('reads whether a network was trained for video and which style it is the stable variant of', () => {
+    const [plain, stable, orphan, odd] = parseStyles(
+      [
+        { id: 'wave', stability: { trained: false, weight: 0, noise: 4, shift: 0, variantOf: null } },
+        { id: 'wave-stable', stability: { trained: true, weight: 300, noise: 4, shift: 4, variantOf: 'wave' } },
+        { id: 'calm', stability: { trained: true, weight: 10, noise: 4, shift: 0, variantOf: null } },
+        // not trained for stability: a variantOf is not believed; a malformed stability object reads as none
+        { id: 'x-stable', stability: { trained: false, variantOf: 'x' } },
+      ],
+      base,
+    );
+    expect([plain, stable, orphan, odd].map((e) => [e?.stableForVideo, e?.variantOf])).toEqual([
+      [false, null],
+      [true, 'wave'],
+      [true, null],
+      [false, null],
+    ]);
+    expect(parseStyles([{ id: 'y', stability: 'yes' }], base)[0]).toMatchObject({ stableForVideo: false, variantOf: null });
   });
   test('says what was expected and what arrived', () => {
     expect(() => parseStyles({ nope: 1 }, base)).toThrow(/expected a JSON array of styles.*got \{"nope":1\}/);
