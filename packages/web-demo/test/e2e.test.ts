@@ -6,7 +6,9 @@
  * load, camera denied, lost WebGL context) end as readable messages. Issue 19 point 7: the fps readout counts
  * styled frames only, a network's first frame shows progress over the stage, stopping the camera clears the
  * stage and readout, and the automatic choice skips a software WebGPU adapter (Chromium's SwiftShader, offered
- * with --enable-unsafe-webgpu) with a visible note. Screenshots go to test-artifacts/.
+ * with --enable-unsafe-webgpu) with a visible note. Issue 21 point 4: a style with a stable-for-video variant
+ * (`<id>-stable`, trained with a stability loss) is listed once, and the camera uses the variant, stills the regular
+ * network. Screenshots go to test-artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +29,7 @@ const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
 let tmp: string;
 let net: TransformerNet;
+let stableOther: TransformerNet;
 let server: RunningServer;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
@@ -50,6 +53,17 @@ function diffStats(a: Uint8Array, b: Uint8Array): { mean: number; max: number; o
   return { mean: sum / a.length, max, over: over / a.length };
 }
 
+/** The captured camera frame's output against Node's `stylizeTensor` of the same input with `reference`. */
+function compareWithNode(cap: FrameCapture, reference: TransformerNet): { diff: ReturnType<typeof diffStats>; nodeOut: Uint8Array } {
+  const input = rgbaBase64ToRgb(cap.input);
+  const expected = tf.tidy(() => {
+    const x = tf.tensor3d(Float32Array.from(input), [cap.height, cap.width, 3]);
+    return tf.round(stylizeTensor(reference, x, { strength: 1 })).dataSync();
+  });
+  const nodeOut = Uint8Array.from(expected);
+  return { diff: diffStats(rgbaBase64ToRgb(cap.output), nodeOut), nodeOut };
+}
+
 beforeAll(async () => {
   await initBackend('cpu');
   tmp = await mkdtemp(join(tmpdir(), 'hokusai-web-e2e-'));
@@ -67,6 +81,12 @@ beforeAll(async () => {
   // The second style is stored as float16: the page loads whatever model.json describes.
   await saveCheckpointDir(join(checkpoints, 'other'), serializeCheckpoint(second, testMeta('Other random net'), { float16: true }));
   second.dispose();
+  // …and has a stable-for-video variant (another net, whose meta.json says it was trained with a stability loss).
+  const probe3 = probeImage();
+  stableOther = makeVisibleNet(TINY_NET, 13, probe3);
+  probe3.dispose();
+  const stableMeta = { ...testMeta('Other random net'), training: { stabilityWeight: 100, stabilityNoise: 4, stabilityShift: 4 } };
+  await saveCheckpointDir(join(checkpoints, 'other-stable'), serializeCheckpoint(stableOther, stableMeta));
 
   const dist = await buildDemo(join(tmp, 'dist'));
   // The real `hokusai serve`, in-process on loopback, serving the build at / and the checkpoints at /models/.
@@ -85,6 +105,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.shutdown();
   net?.dispose();
+  stableOther?.dispose();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
@@ -96,8 +117,11 @@ describe('web demo in headless Chromium', () => {
     expect(['webgpu', 'webgl', 'wasm', 'cpu']).toContain(backend);
     await expect.poll(() => page.getByTestId('backend').textContent()).toBe(backend);
 
-    // The picker lists the served styles; choosing one (keyboard: focus + Space) loads it.
+    // The picker lists the served styles, a stable-for-video variant folded into its style; choosing one (keyboard:
+    // focus + Space) loads it.
     await expect.poll(() => page.getByRole('radio').count()).toBe(2);
+    expect(await page.locator('.style-option', { hasText: 'Other random net' }).locator('.video-tag').textContent()).toBe('stable for video');
+    expect(await page.locator('.style-option', { hasText: 'Tiny random net' }).locator('.video-tag').count()).toBe(0);
     const radio = page.getByRole('radio', { name: 'Tiny random net' });
     await radio.focus();
     await page.keyboard.press('Space');
@@ -127,12 +151,7 @@ describe('web demo in headless Chromium', () => {
     // Styled: far from the camera frame.
     expect(diffStats(output, input).mean).toBeGreaterThan(20);
     // Same as Node's stylisation of the same input frame (cpu backend, float32).
-    const expected = tf.tidy(() => {
-      const x = tf.tensor3d(Float32Array.from(input), [cap.height, cap.width, 3]);
-      return tf.round(stylizeTensor(net, x, { strength: 1 })).dataSync();
-    });
-    const nodeOut = Uint8Array.from(expected);
-    const d = diffStats(output, nodeOut);
+    const { diff: d, nodeOut } = compareWithNode(cap, net);
     console.log(`web demo e2e: browser vs Node: mean |Δ| ${d.mean.toFixed(3)}, max ${d.max}, >4 levels ${(d.over * 100).toFixed(3)}%`);
     expect(d.mean).toBeLessThan(1);
     expect(d.over).toBeLessThan(0.01);
@@ -155,13 +174,19 @@ describe('web demo in headless Chromium', () => {
     expect(diffStats(rgbaBase64ToRgb(plain.output), rgbaBase64ToRgb(plain.input)).max).toBeLessThanOrEqual(1);
     await page.getByTestId('strength').fill('100');
 
-    // Switching style while running: the next frames use the other network.
+    // Switching style while running: the next frames use the other style, through its stable-for-video variant.
     await page.getByRole('radio', { name: 'Other random net' }).check();
     await page.waitForFunction(() => window.__hokusai.style === 'other', null, { timeout: 30_000 });
+    expect(await page.evaluate(() => window.__hokusai.network)).toBe('other-stable');
+    expect(await page.locator('#status').textContent()).toBe('Style: Other random net (stable for video)');
     const other: FrameCapture = await page.evaluate(() => window.__hokusai.lastFrame());
     expect(diffStats(rgbaBase64ToRgb(other.output), rgbaBase64ToRgb(other.input)).mean).toBeGreaterThan(20);
+    const viaStable = compareWithNode(other, stableOther).diff;
+    console.log(`web demo e2e: other-stable in the browser vs Node: mean |Δ| ${viaStable.mean.toFixed(3)}`);
+    expect(viaStable.mean).toBeLessThan(1);
     expect(pageErrors).toEqual([]);
     await page.getByRole('button', { name: 'Stop camera' }).click();
+    expect(await page.locator('#status').textContent()).toBe('Style: Other random net');
   });
 
   test('counts styled frames only, shows a first frame in progress, and clears the stage when the camera stops', async () => {
@@ -226,6 +251,14 @@ describe('web demo in headless Chromium', () => {
     const download = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download[0].suggestedFilename()).toMatch(/^coffee-tiny\.png$/);
     expect(await page.getByTestId('messages').textContent()).toBe('');
+
+    // A style with a stable-for-video variant paints stills with its regular network.
+    await page.getByRole('radio', { name: 'Other random net' }).check();
+    await page.waitForFunction(() => window.__hokusai.network === 'other', null, { timeout: 30_000 });
+    // (another photo: choosing the same file again fires no change event)
+    await page.getByTestId('file').setInputFiles(join(REPO_ROOT, 'examples', 'photos', 'chelsea.jpg'));
+    await expect.poll(() => page.getByRole('link', { name: 'Download PNG' }).getAttribute('download'), { timeout: 60_000 }).toBe('chelsea-other.png');
+    expect(await page.evaluate(() => window.__hokusai.network)).toBe('other');
   });
 
   test('model files come from the Cache API on a reload; a model that fails to load is a readable message', async () => {
