@@ -47,7 +47,13 @@ export function buildOpenApi(opts: { maxSize: number; maxBodyBytes: number; maxP
     },
     paths: {
       '/v1/styles': {
-        get: { summary: 'List the loaded styles', responses: { 200: { description: 'styles', content: { 'application/json': { schema: ref('StyleList') } } } } },
+        get: {
+          summary: 'List the loaded styles',
+          description:
+            'Each style says in `stability` whether its network was trained not to flicker on video; a folder `<id>-stable` so trained ' +
+            'is the stable variant of style `<id>` (the web demo uses it for the camera and `<id>` for stills).',
+          responses: { 200: { description: 'styles', content: { 'application/json': { schema: ref('StyleList') } } } },
+        },
       },
       '/v1/styles/{id}': {
         get: {

@@ -3,7 +3,9 @@
  * style id ([a-z0-9-]+) and which holds a valid checkpoint. Polls the directory: new or replaced checkpoints are
  * loaded into the workers first and swapped in only when that succeeded; a broken checkpoint is logged and
  * skipped (retried when its files change); removed folders are unloaded. Requests only ever look styles up here
- * by id: no request-supplied path reaches the filesystem.
+ * by id: no request-supplied path reaches the filesystem. Each style also says whether it was trained against video
+ * flicker (Gupta et al. 2017's stability loss, docs/video.md) and, for a folder named `<id>-stable`, which style it
+ * is the stable variant of, so clients can use it for video and the other for stills.
  */
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,6 +16,38 @@ export const STYLE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 /** Files of a checkpoint folder that `/models/<id>/<file>` may serve (browser-ready model, meta, thumbnail). */
 export const SERVABLE_FILE =
   /^(?:model\.json|weights\.bin|meta\.json|(?:model|weights)[._-](?:f16|fp16|float16)\.(?:json|bin)|thumbnail\.(?:jpe?g|png|webp)|style\.(?:jpe?g|png|webp))$/;
+
+/** Folder suffix of a style's stable-for-video variant: `great-wave-stable` is the variant of `great-wave`. */
+export const STABLE_SUFFIX = '-stable';
+
+/** What a checkpoint's meta.json says about video stability. */
+export interface StyleStability {
+  /** Trained with a stability loss: meta.json `training.stabilityWeight` > 0. */
+  trained: boolean;
+  /** `training.stabilityWeight`, `stabilityNoise` (σ, grey levels) and `stabilityShift` (px); null where not recorded. */
+  weight: number | null;
+  noise: number | null;
+  shift: number | null;
+  /** Style id this checkpoint is the stable variant of: its folder is `<that id>-stable` and it is `trained`. */
+  variantOf: string | null;
+}
+
+const finiteOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** The stability record of checkpoint folder `id` with meta.json `meta` (anything unexpected reads as not trained). */
+export function stabilityOf(id: string, meta: Record<string, unknown>): StyleStability {
+  const training = meta.training && typeof meta.training === 'object' ? (meta.training as Record<string, unknown>) : {};
+  const weight = finiteOrNull(training.stabilityWeight);
+  const trained = weight !== null && weight > 0;
+  const base = id.endsWith(STABLE_SUFFIX) ? id.slice(0, -STABLE_SUFFIX.length) : '';
+  return {
+    trained,
+    weight,
+    noise: finiteOrNull(training.stabilityNoise),
+    shift: finiteOrNull(training.stabilityShift),
+    variantOf: trained && STYLE_ID.test(base) ? base : null,
+  };
+}
 
 const LIMITS = { 'model.json': 1 << 20, 'meta.json': 1 << 20, 'weights.bin': 512 << 20 } as const;
 
@@ -30,6 +64,7 @@ export interface Style {
   thumbnail: string | undefined;
   loadedAt: string;
   warmupMs: number;
+  stability: StyleStability;
   /** Float16 variant of the checkpoint, generated at load (served at /models/<id>/f16/…), if every weight fits. */
   float16: { 'model.json': Uint8Array; 'weights.bin': Uint8Array; 'meta.json': Uint8Array } | undefined;
 }
@@ -182,6 +217,7 @@ export class StyleRegistry {
         thumbnail: names.find((n) => n.startsWith('thumbnail.')) ?? names.find((n) => n.startsWith('style.')),
         loadedAt: new Date().toISOString(),
         warmupMs: result.warmupMs,
+        stability: stabilityOf(id, result.meta),
         float16: result.float16
           ? {
               'model.json': Buffer.from(result.float16.modelJson, 'utf8'),
