@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tf.grad of the reference (nothing else here loads @hokusai/model)
 import type { GpuContext } from '../src/gpu-context.ts';
 import { avgPool2x2, avgPool2x2Backward, maxPool2x2, maxPool2x2Backward, poolOutSize, type PoolShape } from '../src/kernels/pool.ts';
 import { bufferFrom, NO_GPU_REASON, randomFloats, relError, runAndRead, testContext } from './gpu-device.ts';

@@ -1,12 +1,13 @@
 /**
  * One Adam step (Kingma & Ba 2015) over a flat parameter buffer, in PyTorch's form and in the same float32
- * operation order as packages/train/src/train/adam.ts (no weight decay):
+ * operation order as packages/train/src/adam.ts (no weight decay):
  *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − (lr/(1−β1^t)) · m / (√v/√(1−β2^t) + ε)
  * The step-dependent scalars live in a small `hyper` storage buffer (adamHyper) that the caller writes once per
  * step: the only per-step upload of a training step.
  */
 import type { Binding, Dispatch, GpuContext } from '../gpu-context.ts';
-import { bindings, check, checkInts, declare, grid1d, LINEAR_WG, u, type Param } from './common.ts';
+import { check, type Param } from './common.ts';
+import { elementwise } from './elementwise.ts';
 
 /** Floats in the hyper buffer: β1, 1−β1, β2, 1−β2, lr/(1−β1^t), √(1−β2^t), ε, (unused). */
 export const ADAM_HYPER_FLOATS = 8;
@@ -25,7 +26,6 @@ export function adam(
   s: { count: number },
   b: { param: Binding; grad: Binding; m: Binding; v: Binding; hyper: Binding },
 ): Dispatch[] {
-  checkInts('adam', s, ['count']);
   const params: Param[] = [
     { name: 'p', access: 'read_write', binding: b.param },
     { name: 'g', access: 'read', binding: b.grad },
@@ -33,19 +33,12 @@ export function adam(
     { name: 'v', access: 'read_write', binding: b.v },
     { name: 'hyper', access: 'read', binding: b.hyper },
   ];
-  const code = `
-${declare(params)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = ${LINEAR_WG} * 256u + li;
-  if (i >= ${u(s.count)}) { return; }
+  return elementwise(ctx, 'adam', s.count, params, /* wgsl */ `
   let gi = g[i];
   let m1 = hyper[0] * m[i] + hyper[1] * gi;
   let v1 = hyper[2] * v[i] + hyper[3] * (gi * gi);
   let denom = sqrt(v1) / hyper[5] + hyper[6];
   p[i] = p[i] - hyper[4] * (m1 / denom);
   m[i] = m1;
-  v[i] = v1;
-}`;
-  return [ctx.dispatch('adam', code, bindings(params), grid1d(Math.ceil(s.count / 256)))];
+  v[i] = v1;`);
 }

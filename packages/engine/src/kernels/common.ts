@@ -3,7 +3,7 @@
  * binding declarations numbered in the order the bindings are passed, and 1-D grids that fold into 2-D when they
  * exceed the 65,535 workgroups a dimension may hold.
  */
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import type { Binding } from '../gpu-context.ts';
 
 export const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -29,12 +29,14 @@ export interface Param {
   name: string;
   access: 'read' | 'read_write';
   binding: Binding;
+  /** Element type (default f32). */
+  type?: 'f32' | 'i32';
 }
 
-/** `@group(0) @binding(i) var<storage, …> name: array<f32>;` for each param, i in order. */
+/** `@group(0) @binding(i) var<storage, …> name: array<f32 or i32>;` for each param, i in order. */
 export function declare(params: readonly Param[]): string {
   return params
-    .map((p, i) => `@group(0) @binding(${i}) var<storage, ${p.access}> ${p.name}: array<f32>;`)
+    .map((p, i) => `@group(0) @binding(${i}) var<storage, ${p.access}> ${p.name}: array<${p.type ?? 'f32'}>;`)
     .join('\n');
 }
 

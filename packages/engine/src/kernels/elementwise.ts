@@ -1,18 +1,40 @@
 /**
- * Elementwise helpers of the graphs: y = a + b (the residual blocks' skip connection and its gradient), y += x
+ * The engine's one-thread-per-element kernel (`elementwise`: a 1-D grid of 256-thread workgroups over `count`
+ * elements, folded into 2-D past 65,535 workgroups, the out-of-range threads returning early) and the graphs'
+ * elementwise helpers built on it: y = a + b (the residual blocks' skip connection and its gradient), y += x
  * (gradient accumulation), and a fill.
  */
 import type { Binding, Dispatch, GpuContext } from '../gpu-context.ts';
 import { bindings, checkInts, declare, f, grid1d, LINEAR_WG, u, type Param } from './common.ts';
 
-function elementwise(ctx: GpuContext, label: string, count: number, params: Param[], body: string): Dispatch[] {
+export interface ElementwiseOptions {
+  /** WGSL placed between the declarations and `main` (constants, helper functions). */
+  head?: string;
+  /** Name of the element index in `body` (default `i`). */
+  index?: string;
+}
+
+/**
+ * One dispatch running `body` once per element index < `count`, with `params` bound in order as storage arrays.
+ * The body sees the index as `i` (or `opts.index`).
+ */
+export function elementwise(
+  ctx: GpuContext,
+  label: string,
+  count: number,
+  params: readonly Param[],
+  body: string,
+  opts: ElementwiseOptions = {},
+): Dispatch[] {
   checkInts(label, { count }, ['count']);
-  const code = `
+  const i = opts.index ?? 'i';
+  const code = /* wgsl */ `
 ${declare(params)}
+${opts.head ?? ''}
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = ${LINEAR_WG} * 256u + li;
-  if (i >= ${u(count)}) { return; }
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let ${i} = ${LINEAR_WG} * 256u + li;
+  if (${i} >= ${u(count)}) { return; }
   ${body}
 }`;
   return [ctx.dispatch(label, code, bindings(params), grid1d(Math.ceil(count / 256)))];

@@ -7,22 +7,11 @@
  * buffers for `reduce`; every loss is a sum of squares or a sum over a buffer.
  */
 import type { Binding, Dispatch, GpuContext } from '../gpu-context.ts';
-import { bindings, declare, f, grid1d, LINEAR_WG, u, type Param } from './common.ts';
+import { f, u } from './common.ts';
+import { elementwise } from './elementwise.ts';
 
 /** ImageNet mean, BGR order (Keras "caffe" preprocessing). */
 export const IMAGENET_MEAN_BGR: readonly [number, number, number] = [103.939, 116.779, 123.68];
-
-function elementwise(ctx: GpuContext, label: string, params: Param[], total: number, body: string): Dispatch[] {
-  const code = /* wgsl */ `
-${declare(params)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = ${LINEAR_WG} * 256u + li;
-  if (i >= ${u(total)}) { return; }
-${body}
-}`;
-  return [ctx.dispatch(label, code, bindings(params), grid1d(Math.ceil(total / 256)))];
-}
 
 /** y[p, c] = x[p, 2 − c] − meanBGR[c] over `pixels` RGB pixels (0–255) → VGG's BGR input. */
 export function vggPreprocess(ctx: GpuContext, s: { pixels: number }, b: { x: Binding; y: Binding }): Dispatch[] {
@@ -30,11 +19,11 @@ export function vggPreprocess(ctx: GpuContext, s: { pixels: number }, b: { x: Bi
   return elementwise(
     ctx,
     'vggPreprocess',
+    s.pixels * 3,
     [
       { name: 'x', access: 'read', binding: b.x },
       { name: 'y', access: 'read_write', binding: b.y },
     ],
-    s.pixels * 3,
     `  let c = i % 3u;
   let mean = select(select(${f(m2)}, ${f(m1)}, c == 1u), ${f(m0)}, c == 0u);
   y[i] = x[i - c + 2u - c] - mean;`,
@@ -46,11 +35,11 @@ export function reluBackward(ctx: GpuContext, s: { count: number }, b: { g: Bind
   return elementwise(
     ctx,
     'reluBackward',
+    s.count,
     [
       { name: 'g', access: 'read_write', binding: b.g },
       { name: 'y', access: 'read', binding: b.y },
     ],
-    s.count,
     `  if (y[i] <= 0.0) { g[i] = 0.0; }`,
   );
 }
@@ -67,13 +56,13 @@ export function contentDiff(
   return elementwise(
     ctx,
     'contentDiff',
+    s.count,
     [
       { name: 'fy', access: 'read', binding: b.fy },
       { name: 'fc', access: 'read', binding: b.fc },
       { name: 'diff', access: 'read_write', binding: b.diff },
       { name: 'grad', access: 'read_write', binding: b.grad },
     ],
-    s.count,
     `  let d = fy[i] - fc[i];
   diff[i] = d;
   grad[i] = ${s.accumulate ? 'grad[i] + ' : ''}${f(s.scale)} * d;`,
@@ -85,11 +74,11 @@ export function gramMinusTarget(ctx: GpuContext, s: { n: number; c: number }, b:
   return elementwise(
     ctx,
     'gramMinusTarget',
+    s.n * s.c * s.c,
     [
       { name: 'gram', access: 'read_write', binding: b.gram },
       { name: 'tgt', access: 'read', binding: b.target },
     ],
-    s.n * s.c * s.c,
     `  gram[i] = gram[i] - tgt[i % ${u(s.c * s.c)}];`,
   );
 }
@@ -114,13 +103,13 @@ export function tvAndOutputGrad(ctx: GpuContext, s: TvShape, b: { y: Binding; dB
   return elementwise(
     ctx,
     'tvAndOutputGrad',
+    s.n * s.h * s.w * 3,
     [
       { name: 'y', access: 'read', binding: b.y },
       { name: 'dBgr', access: 'read', binding: b.dBgr },
       { name: 'dy', access: 'read_write', binding: b.dy },
       { name: 'terms', access: 'read_write', binding: b.terms },
     ],
-    s.n * s.h * s.w * 3,
     `  let c = i % 3u;
   let col = (i / 3u) % ${u(s.w)};
   let r = (i / ${u(row)}) % ${u(s.h)};

@@ -6,7 +6,8 @@
  */
 import { noiseTile, NOISE_TILE, planReflectPad } from '@hokusai/model';
 import type { Binding, Dispatch, GpuContext } from '../gpu-context.ts';
-import { bindings, declare, grid1d, LINEAR_WG, u, type Param } from './common.ts';
+import { u, type Param } from './common.ts';
+import { elementwise } from './elementwise.ts';
 
 /**
  * Source index of every padded position along one axis of size n padded to `target` the way padSpatialTo does
@@ -68,15 +69,8 @@ export function padInput(
     if (b.noise === undefined) throw new Error('padInput: noise binding missing');
     params.push({ name: 'noise', access: 'read', binding: b.noise });
   }
-  params.push({ name: 'y', access: 'read_write', binding: b.y });
-  const total = s.n * s.th * s.tw * 3;
-  const code = /* wgsl */ `
-${declare(params)}
-@group(0) @binding(${params.length}) var<storage, read> maps: array<i32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = ${LINEAR_WG} * 256u + li;
-  if (i >= ${u(total)}) { return; }
+  params.push({ name: 'y', access: 'read_write', binding: b.y }, { name: 'maps', access: 'read', binding: b.maps, type: 'i32' });
+  return elementwise(ctx, 'padInput', s.n * s.th * s.tw * 3, params, /* wgsl */ `
   let c = i % 3u;
   let col = (i / 3u) % ${u(s.tw)};
   let row = (i / ${u(3 * s.tw)}) % ${u(s.th)};
@@ -86,9 +80,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   let src = (sr * ${u(s.w)} + sc) * 3u + c;
   var v = x[img * ${u(s.h * s.w * 3)} + src];
   ${s.noise ? 'v = v + noise[src];' : ''}
-  y[i] = v;
-}`;
-  return [ctx.dispatch('padInput', code, [...bindings(params), b.maps], grid1d(Math.ceil(total / 256)))];
+  y[i] = v;`);
 }
 
 export interface CropShape {
@@ -110,18 +102,10 @@ export function cropImage(ctx: GpuContext, s: CropShape, b: { x: Binding; y: Bin
     { name: 'x', access: 'read', binding: b.x },
     { name: 'y', access: 'read_write', binding: b.y },
   ];
-  const total = s.n * s.h * s.w * s.c;
-  const code = /* wgsl */ `
-${declare(params)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = ${LINEAR_WG} * 256u + li;
-  if (i >= ${u(total)}) { return; }
+  return elementwise(ctx, 'cropImage', s.n * s.h * s.w * s.c, params, /* wgsl */ `
   let c = i % ${u(s.c)};
   let col = (i / ${u(s.c)}) % ${u(s.w)};
   let row = (i / ${u(s.c * s.w)}) % ${u(s.h)};
   let img = i / ${u(s.c * s.w * s.h)};
-  y[i] = x[((img * ${u(s.th)} + row + ${u(s.top)}) * ${u(s.tw)} + col + ${u(s.left)}) * ${u(s.c)} + c];
-}`;
-  return [ctx.dispatch('cropImage', code, bindings(params), grid1d(Math.ceil(total / 256)))];
+  y[i] = x[((img * ${u(s.th)} + row + ${u(s.top)}) * ${u(s.tw)} + col + ${u(s.left)}) * ${u(s.c)} + c];`);
 }

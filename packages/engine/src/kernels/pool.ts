@@ -5,7 +5,8 @@
  * Both backwards gather per input pixel (no atomics); pixels outside every window get 0.
  */
 import type { Binding, Dispatch, GpuContext } from '../gpu-context.ts';
-import { bindings, checkInts, declare, grid1d, LINEAR_WG, u, type Param } from './common.ts';
+import { checkInts, u, type Param } from './common.ts';
+import { elementwise } from './elementwise.ts';
 
 export interface PoolShape {
   n: number;
@@ -26,16 +27,7 @@ function checkPool(kernel: string, s: PoolShape): void {
 }
 
 function perElement(ctx: GpuContext, label: string, count: number, params: Param[], head: string, body: string): Dispatch[] {
-  const code = `
-${declare(params)}
-${head}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let e = ${LINEAR_WG} * 256u + li;
-  if (e >= ${u(count)}) { return; }
-  ${body}
-}`;
-  return [ctx.dispatch(label, code, bindings(params), grid1d(Math.ceil(count / 256)))];
+  return elementwise(ctx, label, count, params, body, { head, index: 'e' });
 }
 
 function consts(s: PoolShape): string {
