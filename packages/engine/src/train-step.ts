@@ -6,7 +6,8 @@
  * parameter buffer. Everything is allocated at `create`; a step is one upload of the batch, one small write of
  * Adam's step constants and one submit. Loss values stay on the GPU until `readLosses`.
  */
-import { InvalidArgumentError, johnsonWeightSpecs, type NetConfig } from '@hokusai/model';
+import { johnsonWeightSpecs, type NetConfig } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import type { Dispatch, GpuContext } from './gpu-context.ts';
 import { adam, adamHyper, ADAM_HYPER_FLOATS } from './kernels/adam.ts';
 import { noiseField, padInput } from './kernels/pad-crop.ts';
@@ -139,6 +140,9 @@ export class EngineTrainStep {
   setMoments(state: AdamMoments): void {
     if (state.m.length !== this.layout.totalFloats || state.v.length !== this.layout.totalFloats) {
       throw new InvalidArgumentError(`Adam moments: expected ${this.layout.totalFloats} floats each, got ${state.m.length} and ${state.v.length}`);
+    }
+    if (!Number.isInteger(state.t) || state.t < 0) {
+      throw new InvalidArgumentError(`Adam moments: the step count must be an integer ≥ 0, got ${state.t}`);
     }
     this.ctx.upload(this.m, state.m);
     this.ctx.upload(this.v, state.v);
