@@ -35,3 +35,4 @@ export { transformerBackward } from './transformer-backward.ts';
 export { VggGraph, VggWeightsBuffer, vggConvsFromKeras, type VggConv } from './vgg-graph.ts';
 export { LossGraph, type EngineLossSettings, type EngineLossValues } from './loss-graph.ts';
 export { EngineTrainStep, type TrainStepSpec, type AdamSettings, type AdamMoments } from './train-step.ts';
+export { trainStepMemory, checkTrainStepFits } from './memory-plan.ts';
