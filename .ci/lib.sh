@@ -1,4 +1,4 @@
-# Helpers for .ci/run, in their own file so that tests can source them (packages/train/test/ci-script.test.ts).
+# Helpers for .ci/run, in their own file so that tests can source them (packages/cli/test/ci-script.test.ts).
 # Sourced under `set -euo pipefail`: every function must succeed when it has nothing to report.
 
 log() { printf '\n== %s\n' "$*"; }

@@ -3,7 +3,7 @@
 import { register } from 'node:module';
 import { sharedPath } from '../packages/node/src/shared-data.ts';
 
-register('../packages/train/bin/resolve-hooks.mjs', import.meta.url);
+register('../packages/cli/bin/resolve-hooks.mjs', import.meta.url);
 
 /** Default inputs of the benches that need real data: the shared data's ($HOKUSAI_SHARED) VGG19 weights, a photo and a painting. */
 export const SHARED_INPUTS = {

@@ -13,7 +13,7 @@ import { median, parseArgs, SHARED_INPUTS } from './bench-util.ts';
 
 const { buildCli, isBuildFresh } = build as { buildCli(): Promise<unknown>; isBuildFresh(): boolean };
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'packages/train/bin/hokusai.mjs');
+const BIN = join(ROOT, 'packages/cli/bin/hokusai.mjs');
 const args = parseArgs({ runs: '3', photo: SHARED_INPUTS.content, checkpoint: 'checkpoints/great-wave' });
 const runs = Number(args.runs);
 

@@ -193,14 +193,14 @@ saveJson();
 
 // ---- the tfjs backend on the same Dawn ----
 const tf = await import('@tensorflow/tfjs-core');
-await import('../packages/train/src/train/tfjs-op-handler.ts');
+await import('../packages/cli/src/tfjs-op-handler.ts');
 const { TransformerNet, FULL_NET } = await import('@hokusai/model');
 const { initBackend } = await import('@hokusai/node');
 
 // The network's weights and its ONNX export come from the cpu backend (exportOnnx reads weights synchronously).
 await initBackend('cpu');
 const cpuNet = TransformerNet.create(FULL_NET, 1);
-const { exportOnnx } = await import('../packages/serve/src/onnx-export.ts');
+const { exportOnnx } = await import('../packages/export/src/onnx-export.ts');
 const onnxBytes = exportOnnx(cpuNet);
 const webgpu = await initBackend('webgpu');
 console.log(`tfjs: ${webgpu.reason}`);
@@ -340,7 +340,7 @@ async function vggWeights(): Promise<import('@hokusai/losses').VggWeights> {
 
 async function tfjsTrainStep(weights: import('@hokusai/losses').VggWeights): Promise<void> {
   const { PerceptualLoss } = await import('@hokusai/losses');
-  const { Trainer, autoMicroBatch } = await import('../packages/train/src/train/trainer.ts');
+  const { Trainer, autoMicroBatch } = await import('../packages/train/src/trainer.ts');
   const net = TransformerNet.create(FULL_NET, 1);
   const loss = PerceptualLoss.fromWeights(weights, TRAIN_LOSS);
   const style = tf.randomUniform([trainSize, trainSize, 3], 0, 255) as T.Tensor3D;
@@ -436,7 +436,7 @@ if (parts.has('train') && parts.has('tfjs')) await tfjsTrainStep(await vggWeight
 // ---- Gatys: one VGG19 forward + backward to relu5_1 of an image (what `hokusai optimize` does per evaluation) ----
 async function gatysEval(weights: import('@hokusai/losses').VggWeights, size: number): Promise<void> {
   const { PerceptualLoss } = await import('@hokusai/losses');
-  const { PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } = await import('../packages/train/src/optimize/optimize.ts');
+  const { PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } = await import('../packages/optimize/src/optimize.ts');
   const loss = PerceptualLoss.fromWeights(weights, { contentLayers: GATYS_CONTENT_LAYERS, styleLayers: GATYS_STYLE_LAYERS, contentWeight: 1, styleWeight: 100, tvWeight: 0 });
   const content = tf.randomUniform([1, size, size, 3], 0, 255, 'float32', 5) as T.Tensor4D;
   const style = tf.randomUniform([size, size, 3], 0, 255, 'float32', 6) as T.Tensor3D;

@@ -7,7 +7,8 @@ import { fmtMs, list, median, parseArgs, printTable, timeRuns } from './bench-ut
 
 const args = parseArgs({ backends: 'wasm,cpu', size: '128', batch: '4', runs: '2', 'cpu-builtin-max-gflop': '0.5' });
 const tf = await import('@tensorflow/tfjs-core');
-const { initBackend, registerKernelFixes, unregisterKernelFixes, builtinKernel } = await import('@hokusai/node');
+const { initBackend } = await import('@hokusai/node');
+const { registerKernelFixes, unregisterKernelFixes, builtinKernel } = await import('@hokusai/tfjs-kernels');
 
 const S = Number(args['size']);
 const N = Number(args['batch']);

@@ -20,10 +20,10 @@ const args = parseArgs({
 const tf = await import('@tensorflow/tfjs-core');
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage } = await import('@hokusai/node');
-const { PixelObjective, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
-const { Lbfgs } = await import('../packages/train/src/optimize/lbfgs.ts');
-const { planLevels, resizeImage, dimsForLongEdge } = await import('../packages/train/src/optimize/multiscale.ts');
-type Objective = import('../packages/train/src/optimize/lbfgs.ts').Objective;
+const { PixelObjective, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/optimize/src/optimize.ts');
+const { Lbfgs } = await import('../packages/optimize/src/lbfgs.ts');
+const { planLevels, resizeImage, dimsForLongEdge } = await import('../packages/optimize/src/multiscale.ts');
+type Objective = import('../packages/optimize/src/lbfgs.ts').Objective;
 
 const [first, second] = list(args['backends'] as string) as ['wasm', 'webgpu'];
 if (!first || !second) throw new Error(`--backends: expected two backends, got "${args['backends']}"`);

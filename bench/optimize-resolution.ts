@@ -26,9 +26,9 @@ const tf = await import('@tensorflow/tfjs-core');
 const sharp = (await import('sharp')).default;
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage, writeImage } = await import('@hokusai/node');
-const { runOptimization, PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
-const { dimsForLongEdge, resizeImage } = await import('../packages/train/src/optimize/multiscale.ts');
-type Settings = import('../packages/train/src/optimize/optimize.ts').OptimizeSettings;
+const { runOptimization, PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/optimize/src/optimize.ts');
+const { dimsForLongEdge, resizeImage } = await import('../packages/optimize/src/multiscale.ts');
+type Settings = import('../packages/optimize/src/optimize.ts').OptimizeSettings;
 type Img = { data: Uint8Array; width: number; height: number };
 
 const backend = await initBackend(args['backend'] as 'wasm');
@@ -62,8 +62,8 @@ const base: Settings = {
 const levelsFor = (size: number) => 1 + Math.round(Math.log2(size / small)); // = the default (auto) when small = 512
 // The large runs must fit the engine: the same check `hokusai optimize` makes before any heavy work (wasm: 4 GB).
 {
-  const { checkMemory, optimizeSchema } = await import('../packages/train/src/commands/optimize.ts');
-  const { memoryBudget } = await import('../packages/train/src/optimize/memory-estimate.ts');
+  const { checkMemory, optimizeSchema } = await import('../packages/cli/src/commands/optimize.ts');
+  const { memoryBudget } = await import('../packages/optimize/src/memory-estimate.ts');
   const o = optimizeSchema.parse({ content: args['content'], style: [args['style']], size: large, scales: levelsFor(large), lbfgsHistory: base.lbfgsHistory });
   try {
     checkMemory(o, content, memoryBudget(backend.name));

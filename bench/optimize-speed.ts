@@ -17,9 +17,9 @@ const args = parseArgs({
 const tf = await import('@tensorflow/tfjs-core');
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage } = await import('@hokusai/node');
-const { PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
-const { Lbfgs } = await import('../packages/train/src/optimize/lbfgs.ts');
-const { resizeImage } = await import('../packages/train/src/optimize/multiscale.ts');
+const { PixelObjective, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/optimize/src/optimize.ts');
+const { Lbfgs } = await import('../packages/optimize/src/lbfgs.ts');
+const { resizeImage } = await import('../packages/optimize/src/multiscale.ts');
 
 const weights = await readKerasVggH5(new Uint8Array(await readFile(args['weights'] as string)), 'vgg19');
 const content = await readImage(args['content'] as string);

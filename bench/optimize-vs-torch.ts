@@ -25,10 +25,10 @@ const args = parseArgs({
 const tf = await import('@tensorflow/tfjs-core');
 const { readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend, readImage } = await import('@hokusai/node');
-const { runOptimization, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/train/src/optimize/optimize.ts');
-const { FIRST_STEP_LOSS_FRACTION } = await import('../packages/train/src/optimize/lbfgs.ts');
-const { planLevels, resizeImage, dimsForLongEdge } = await import('../packages/train/src/optimize/multiscale.ts');
-type Settings = import('../packages/train/src/optimize/optimize.ts').OptimizeSettings;
+const { runOptimization, initialImage, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, toTensor } = await import('../packages/optimize/src/optimize.ts');
+const { FIRST_STEP_LOSS_FRACTION } = await import('../packages/optimize/src/lbfgs.ts');
+const { planLevels, resizeImage, dimsForLongEdge } = await import('../packages/optimize/src/multiscale.ts');
+type Settings = import('../packages/optimize/src/optimize.ts').OptimizeSettings;
 
 const backend = await initBackend(args['backend'] as 'wasm');
 const weights = await readKerasVggH5(new Uint8Array(await readFile(args['weights'] as string)), 'vgg19');

@@ -20,11 +20,11 @@ const args = parseArgs({
   weights: SHARED_INPUTS.weights,
 });
 const tf = await import('@tensorflow/tfjs-core');
-await import('../packages/train/src/train/tfjs-op-handler.ts');
+await import('../packages/cli/src/tfjs-op-handler.ts');
 const { TransformerNet, FULL_NET, HALF_NET } = await import('@hokusai/model');
 const { PerceptualLoss, readKerasVggH5 } = await import('@hokusai/losses');
 const { initBackend } = await import('@hokusai/node');
-const { Trainer, autoMicroBatch } = await import('../packages/train/src/train/trainer.ts');
+const { Trainer, autoMicroBatch } = await import('../packages/train/src/trainer.ts');
 
 const sizes = list(args['sizes'] as string).map(Number);
 const batch = Number(args['batch']);

@@ -13,7 +13,7 @@ import { parseArgs, printTable } from './bench-util.ts';
 
 // after bench-util's resolve hook
 const { decodeFrames, findFfmpeg, writeImage } = await import('@hokusai/node');
-const { openEngine, runStylize, stylizeSchema } = await import('../packages/train/src/commands/stylize.ts');
+const { openEngine, runStylize, stylizeSchema } = await import('../packages/cli/src/commands/stylize.ts');
 
 const ROOT = resolve(import.meta.dirname, '..');
 const args = parseArgs({ frames: '48', photo: join(ROOT, 'examples/photos/chelsea.jpg'), checkpoint: join(ROOT, 'checkpoints/great-wave') });

@@ -1,8 +1,8 @@
-// Builds the `hokusai` CLI into one ES module, packages/train/dist/hokusai.mjs, so the command starts without
+// Builds the `hokusai` CLI into one ES module, packages/cli/dist/hokusai.mjs, so the command starts without
 // transpiling TypeScript (tsx took 3-12 s per start). `npm install`/`npm ci` run it (root `prepare` script);
 // `npm run build` runs it by hand; the bin rebuilds by itself when the sources changed (see isBuildFresh).
 //
-// - One file for both roles: the CLI (packages/train/src/cli.ts) on the main thread, the server's inference worker
+// - One file for both roles: the CLI (packages/cli/src/cli.ts) on the main thread, the server's inference worker
 //   (packages/serve/src/inference-worker.ts) in a worker thread; worker-pool.ts starts the bundle itself as the
 //   worker when HOKUSAI_BUNDLE_URL is defined, which only this build does.
 // - Bundled: our workspaces, pure-JS dependencies (one file parses faster than hundreds) and tfjs-core's ESM
@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const BUNDLE = join(ROOT, 'packages/train/dist/hokusai.mjs');
+export const BUNDLE = join(ROOT, 'packages/cli/dist/hokusai.mjs');
 
 const HEADER = '// hokusai-build ';
 /** Dependencies that stay outside the bundle (native code, wasm files found next to their JS, tfjs's shared main copy). */
@@ -30,7 +30,7 @@ const EXTERNAL = /^(@tensorflow\/(?!tfjs-core\/dist\/)|sharp|onnxruntime-node|we
 const REQUIRED = new Set(['@tensorflow/tfjs-core', 'sharp']);
 const ENTRY_NAME = 'hokusai-bundle-entry.mjs';
 const ENTRY = `import { isMainThread } from 'node:worker_threads';
-if (isMainThread) await import('./packages/train/src/cli.ts');
+if (isMainThread) await import('./packages/cli/src/cli.ts');
 else await import('./packages/serve/src/inference-worker.ts');
 `;
 

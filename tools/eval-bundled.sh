@@ -20,7 +20,7 @@ ids=("$@"); [ ${#ids[@]} -gt 0 ] || ids=(great-wave starry-night wanderer)
 # EVAL_OUT=dir keeps the stylised outputs there (to look at them); by default they go to a temporary folder.
 if [ -n "${EVAL_OUT:-}" ]; then tmp=$EVAL_OUT; mkdir -p "$tmp"; else tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; fi
 ckpts=${EVAL_CHECKPOINTS:-checkpoints}
-hokusai() { node packages/train/bin/hokusai.mjs "$@"; }
+hokusai() { node packages/cli/bin/hokusai.mjs "$@"; }
 style_sum() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);console.log(Object.values(r.style).reduce((a,b)=>a+b,0))})'; }
 # Grid score of each output (tools/grid-score.py: a fine periodic lattice; photos ~15-25) where Debian's python3 with
 # numpy and PIL is available; "-" otherwise.

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'packages/train/bin/hokusai.mjs');
-/** ERROR_TABLE.IO.exit in packages/model/src/errors.ts (checked by packages/serve/test/start-port.test.ts). */
+const BIN = join(ROOT, 'packages/cli/bin/hokusai.mjs');
+/** ERROR_TABLE.IO.exit in packages/errors/src/errors.ts (checked by packages/serve/test/start-port.test.ts). */
 export const EXIT_IO = 11;
 /** ServeOptionsSchema's defaults (checked by the same test). */
 export const DEFAULT_PORT = 8080;

@@ -6,7 +6,7 @@ import { register } from 'tsx/esm/api';
 
 await import('@tensorflow/tfjs-core');
 register();
-registerHooks('../packages/train/bin/resolve-hooks.mjs', import.meta.url);
+registerHooks('../packages/cli/bin/resolve-hooks.mjs', import.meta.url);
 const script = process.argv[2];
 if (!script) throw new Error('usage: node tools/run-ts.mjs script.ts [args...]');
 process.argv.splice(2, 1);

@@ -2,7 +2,7 @@
 """Independent reference for `hokusai optimize`: the same pixel optimisation (Gatys et al. 2015, arXiv 1508.06576)
 in PyTorch (Debian python3-torch, CPU), used by bench/optimize-vs-torch.ts. Not part of CI.
 
-Same everything as packages/train/src/optimize/optimize.ts + @hokusai/losses: VGG19 from the Keras notop .h5
+Same everything as packages/optimize/src/optimize.ts + @hokusai/losses: VGG19 from the Keras notop .h5
 (BGR, caffe mean, 3x3 same convs, 2x2 'valid' pooling), content loss mean((F_y - F_c)^2), Gram F^T F / (C H W),
 style loss mean((G_y - G_s)^2) per layer, TV mean(dx^2) + mean(dy^2); weighted total. The optimiser is
 torch.optim.LBFGS (lr, history, strong-Wolfe, max_eval as given). Our Lbfgs starts its first line search at

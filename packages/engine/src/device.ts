@@ -5,7 +5,7 @@
  * before any work with OUT_OF_MEMORY. Takes the `GPU` object from the caller (`navigator.gpu` in a browser, the
  * npm `webgpu` package's `create([])` under Node): no Node imports here.
  */
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 
 /** Limits below WebGPU's defaults that the kernels rely on; an adapter under any of them cannot run the engine. */
 export const ENGINE_MIN_LIMITS = {

@@ -7,7 +7,7 @@
  * batch shape; its dispatches write the gradient of the weighted total with respect to the output y (`dY`) and
  * the unweighted loss terms into a small buffer (`slots`) that is read only when asked.
  */
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import type { Dispatch, GpuContext } from './gpu-context.ts';
 import { contentDiff, gramMinusTarget, tvAndOutputGrad } from './kernels/loss-terms.ts';
 import { matmul } from './kernels/matmul.ts';

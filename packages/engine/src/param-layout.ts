@@ -4,7 +4,8 @@
  * each and a kernel binds a tensor as a `{buffer, offset, size}` range. Packs named weights into the flat array and
  * unpacks it back; the gaps between tensors stay zero (their gradient is zero, so Adam leaves them zero).
  */
-import { WeightsError, shapeSize, type WeightSpec } from '@hokusai/model';
+import { shapeSize, type WeightSpec } from '@hokusai/model';
+import { WeightsError } from '@hokusai/errors';
 import type { Binding } from './gpu-context.ts';
 
 /** Bytes between tensor starts are a multiple of this (WebGPU's minStorageBufferOffsetAlignment default). */

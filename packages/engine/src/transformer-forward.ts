@@ -5,13 +5,8 @@
  * what it computes: the input noise field (input-noise.ts) is added first, the input reflection-padded to a
  * multiple of 4 (at least 8) split evenly, and the output cropped back.
  */
-import {
-  InvalidArgumentError,
-  johnsonWeightSpecs,
-  planReflectPad,
-  type NetConfig,
-  type TransformerNet,
-} from '@hokusai/model';
+import { johnsonWeightSpecs, planReflectPad, type NetConfig, type TransformerNet } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import type { Dispatch, GpuContext } from './gpu-context.ts';
 import { cropImage, noiseField, paddedSide, padInput, reflectIndexMap } from './kernels/pad-crop.ts';
 import { ParamLayout, type NamedWeights } from './param-layout.ts';

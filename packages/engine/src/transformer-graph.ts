@@ -8,7 +8,8 @@
  *
  * Sizes here are already padded: h and w multiples of 4, at least 8 (transformer-forward.ts pads and crops).
  */
-import { InvalidArgumentError, JOHNSON_IN_EPS, type NetConfig } from '@hokusai/model';
+import { JOHNSON_IN_EPS, type NetConfig } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import type { Dispatch, GpuContext } from './gpu-context.ts';
 import { conv2d, conv2dOutSize, type Conv2dShape } from './kernels/conv2d.ts';
 import { instanceNorm, instanceNormScratchBytes, type InstanceNormShape } from './kernels/instance-norm.ts';

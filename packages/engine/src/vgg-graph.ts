@@ -7,7 +7,7 @@
  * Weights are the Keras `notop` file's (BGR input), in one flat buffer (param-layout.ts), shared by every graph
  * built on the same `VggWeightsBuffer`.
  */
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import type { Dispatch, GpuContext } from './gpu-context.ts';
 import { conv2d, type Conv2dShape } from './kernels/conv2d.ts';
 import { conv2dBackpropInput } from './kernels/conv2d-backprop.ts';

@@ -1,4 +1,4 @@
-// The Adam kernel against the tf op sequence of packages/train/src/train/adam.ts (same float32 order) on the cpu
+// The Adam kernel against the tf op sequence of packages/train/src/adam.ts (same float32 order) on the cpu
 // backend, over three steps on a flat buffer at a 256-byte aligned offset, with lr changing between steps.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { TransformerNet, johnsonWeightSpecs, type NetConfig } from '@hokusai/model';
 import { PerceptualLoss, convSpecs, type VggWeights } from '@hokusai/losses';
-import { Adam } from '../../train/src/train/adam.ts';
+import { Adam } from '../../train/src/adam.ts';
 import type { GpuContext } from '../src/gpu-context.ts';
 import { EngineTrainStep } from '../src/train-step.ts';
 import { vggConvsFromKeras } from '../src/vgg-graph.ts';

@@ -3,7 +3,7 @@
  * (φ_l(y) − φ_l(c))², i.e. the batch mean of the per-image mean over C·H·W.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import { meanAll } from './reduce.ts';
 
 export function contentLoss(features: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {

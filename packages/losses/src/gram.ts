@@ -3,7 +3,7 @@
  * normalised as in Johnson et al. 2016): G = F Fᵀ / (C·H·W), F the C×(H·W) feature matrix of each image.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 
 /** `[N,H,W,C]` features → `[N,C,C]` Gram matrices, divided by C·H·W. */
 export function gram(features: tf.Tensor4D): tf.Tensor3D {

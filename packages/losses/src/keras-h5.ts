@@ -6,7 +6,7 @@
  * order (kernel `[kh, kw, in, out]`, bias `[out]`). Weights of Simonyan & Zisserman 2014 (arXiv:1409.1556).
  */
 import type H5 from 'h5wasm';
-import { WeightsError } from '@hokusai/model';
+import { WeightsError } from '@hokusai/errors';
 import { BLOCK_CONVS, convSpecs, LOSS_NETS, type LossNetName } from './layers.ts';
 
 /** h5wasm, imported on first use (its 4 MB module would otherwise load at every start of the CLI). */

@@ -16,7 +16,7 @@
  * network that paints a visible period-4 weave 4.5 (with 8 cells the photo's edges alone score 6.4).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import { meanAll } from './reduce.ts';
 
 export interface LatticeOptions {

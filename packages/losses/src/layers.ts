@@ -3,7 +3,7 @@
  * Large-Scale Image Recognition", arXiv:1409.1556): the public layer names (`relu1_1` …) used by the losses, and
  * their Keras conv layer names (`block1_conv1` …) used by the weight files.
  */
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 
 export type LossNetName = 'vgg16' | 'vgg19';
 

@@ -8,7 +8,7 @@
  * reads. Definitions: docs/losses.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import { contentLoss } from './content-loss.ts';
 import { gram } from './gram.ts';
 import type { VggWeights } from './keras-h5.ts';

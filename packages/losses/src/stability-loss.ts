@@ -10,7 +10,7 @@
  * remove.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import { meanAll } from './reduce.ts';
 
 /** x + N(0, σ²) noise, clipped to 0–255; `seed` makes the draw reproducible (a resumed run draws the same). */

@@ -4,7 +4,7 @@
  * the image size.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import { meanAll } from './reduce.ts';
 import { gram } from './gram.ts';
 

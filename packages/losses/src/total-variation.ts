@@ -3,7 +3,7 @@
  * neighbour differences plus mean of squared vertical neighbour differences, on the 0–255 RGB image batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 import { meanAll } from './reduce.ts';
 
 export function totalVariation(images: tf.Tensor4D): tf.Scalar {

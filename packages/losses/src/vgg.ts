@@ -6,7 +6,7 @@
  * channels are flipped, which is the same function. Only the layers up to the deepest requested one are built.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, WeightsError } from '@hokusai/model';
+import { InvalidArgumentError, WeightsError } from '@hokusai/errors';
 import type { VggWeights } from './keras-h5.ts';
 import { checkLayer, convSpecs, deepestLayerIndex, type ConvSpec, type LossNetName } from './layers.ts';
 

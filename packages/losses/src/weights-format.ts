@@ -4,7 +4,7 @@
  * every time. Pure functions (no file I/O): the Node weights store writes the pieces; a browser can fetch them.
  */
 import { z } from 'zod';
-import { WeightsError } from '@hokusai/model';
+import { WeightsError } from '@hokusai/errors';
 import type { ConvWeights, VggWeights } from './keras-h5.ts';
 import { convSpecs, LOSS_NETS } from './layers.ts';
 

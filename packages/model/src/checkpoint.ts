@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { CheckpointError, HokusaiError, NotFoundError } from './errors.ts';
+import { CheckpointError, HokusaiError, NotFoundError } from '@hokusai/errors';
 import { CheckpointMetaSchema, type CheckpointMeta } from './checkpoint-meta.ts';
 import { float16BitsToFloat32, encodeFloat16, FLOAT16_MAX } from './float16.ts';
 import { NetConfigSchema, describeNetConfig, type NetConfig } from './net-config.ts';

@@ -1,11 +1,10 @@
-// Public entry of @hokusai/model: the transformation networks, checkpoint format, pre/post-processing, errors.
+// Public entry of @hokusai/model: the transformation networks, checkpoint format, pre/post-processing.
 // Gradients: tfjs-core's own first, then our exact MirrorPad gradient replaces its lossy one (order matters).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { registerMirrorPadGradient } from './reflection-pad.ts';
 
 registerMirrorPadGradient();
 
-export * from './errors.ts';
 export { FULL_NET, HALF_NET, NetConfigSchema, describeNetConfig, type NetConfig } from './net-config.ts';
 export { type WeightSpec, shapeSize } from './weight-spec.ts';
 export {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { WeightsError } from './errors.ts';
+import { WeightsError } from '@hokusai/errors';
 import { engstromWeightSpecs } from './engstrom-net.ts';
 import { TransformerNet } from './transformer-net.ts';
 import { shapeSize } from './weight-spec.ts';

@@ -9,7 +9,7 @@
  * tfjs-core's register_all_gradients so ours wins.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError } from '@hokusai/errors';
 
 type Paddings = Array<[number, number]>;
 

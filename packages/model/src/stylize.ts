@@ -5,7 +5,7 @@
  * input by `strength`, and clip to 0–255.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from './errors.ts';
+import { InvalidArgumentError } from '@hokusai/errors';
 import type { TransformerNet } from './transformer-net.ts';
 
 export interface StylizeOptions {

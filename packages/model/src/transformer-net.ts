@@ -21,7 +21,7 @@
  *   whose cpu gradient is wrong for batch > 1.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, WeightsError } from './errors.ts';
+import { InvalidArgumentError, WeightsError } from '@hokusai/errors';
 import { instanceNorm } from './instance-norm.ts';
 import { reflectionPad2d } from './reflection-pad.ts';
 import { NetConfigSchema, describeNetConfig, type NetConfig } from './net-config.ts';

@@ -4,23 +4,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import {
-  CheckpointError,
-  HokusaiError,
-  TransformerNet,
-  decodeFloat16,
-  defaultCheckpointMeta,
-  encodeFloat16,
-  float16BitsToFloat32,
-  float32ToFloat16Bits,
-  loadCheckpointFromUrl,
-  parseCheckpoint,
-  serializeCheckpoint,
-  serializeCheckpointAsync,
-  type CheckpointFiles,
-  type CheckpointMeta,
-  type NetConfig,
-} from '@hokusai/model';
+import { TransformerNet, decodeFloat16, defaultCheckpointMeta, encodeFloat16, float16BitsToFloat32, float32ToFloat16Bits, loadCheckpointFromUrl, parseCheckpoint, serializeCheckpoint, serializeCheckpointAsync, type CheckpointFiles, type CheckpointMeta, type NetConfig } from '@hokusai/model';
+import { CheckpointError, HokusaiError } from '@hokusai/errors';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 6, 8], residualBlocks: 1 };
 const META: CheckpointMeta = {

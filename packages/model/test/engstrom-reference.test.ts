@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import sharp from 'sharp';
-import { convTranspose3x3Stride2, importMl5, stylizeTensor, TransformerNet, WeightsError } from '@hokusai/model';
+import { convTranspose3x3Stride2, importMl5, stylizeTensor, TransformerNet } from '@hokusai/model';
+import { WeightsError } from '@hokusai/errors';
 import { needs, shared, sharedData } from '../../node/test/shared-data.ts';
 
 const REF = shared('reference-models');

@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { instanceNorm, mirrorPadBackward, reflectionPad2d, InvalidArgumentError } from '@hokusai/model';
+import { instanceNorm, mirrorPadBackward, reflectionPad2d } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

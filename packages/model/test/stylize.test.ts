@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { InvalidArgumentError, TransformerNet, rgbToYCbCr, stylizeTensor, yCbCrToRgb, type NetConfig } from '@hokusai/model';
+import { TransformerNet, rgbToYCbCr, stylizeTensor, yCbCrToRgb, type NetConfig } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 6, 8], residualBlocks: 1 };
 let net: TransformerNet;

@@ -7,17 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { needs, requirement } from '../../node/test/shared-data.ts';
-import {
-  FULL_NET,
-  HALF_NET,
-  InvalidArgumentError,
-  TransformerNet,
-  WeightsError,
-  planReflectPad,
-  upsampleNearest2x,
-  weightSpecs,
-  type NetConfig,
-} from '@hokusai/model';
+import { FULL_NET, HALF_NET, TransformerNet, planReflectPad, upsampleNearest2x, weightSpecs, type NetConfig } from '@hokusai/model';
+import { InvalidArgumentError, WeightsError } from '@hokusai/errors';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 6, 8], residualBlocks: 2 };
 

@@ -5,7 +5,7 @@
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 
 /** The temporary name used while writing `path` (hidden, unique per process and call). */
 export function tempPathFor(path: string): string {

@@ -14,8 +14,8 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { HokusaiError } from '@hokusai/model';
-import { registerKernelFixes } from './kernels/index.ts';
+import { HokusaiError } from '@hokusai/errors';
+import { registerKernelFixes } from '@hokusai/tfjs-kernels';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type ConcreteBackendName = Exclude<BackendName, 'auto'>;

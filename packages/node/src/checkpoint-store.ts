@@ -18,18 +18,8 @@ import { mkdir, open, readdir, readFile, realpath, rename, rm, stat } from 'node
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import {
-  CHECKPOINT_FILES,
-  CheckpointError,
-  HokusaiError,
-  NotFoundError,
-  parseCheckpoint,
-  parseCheckpointMeta,
-  unsafeManifestPathReason,
-  type CheckpointFiles,
-  type CheckpointMeta,
-  type TransformerNet,
-} from '@hokusai/model';
+import { CHECKPOINT_FILES, parseCheckpoint, parseCheckpointMeta, unsafeManifestPathReason, type CheckpointFiles, type CheckpointMeta, type TransformerNet } from '@hokusai/model';
+import { CheckpointError, HokusaiError, NotFoundError } from '@hokusai/errors';
 
 const CHECKPOINT_FILE_NAMES: readonly string[] = Object.values(CHECKPOINT_FILES);
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 
 export interface DownloadOptions {
   /** Expected MD5 (hex) of the whole file; a mismatch deletes the partial file and throws CHECKSUM_MISMATCH. */

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { HokusaiError, ImageError, InvalidArgumentError, NotFoundError } from '@hokusai/model';
+import { HokusaiError, ImageError, InvalidArgumentError, NotFoundError } from '@hokusai/errors';
 import { writeFileAtomic } from './atomic-file.ts';
 
 /** 8-bit RGB, interleaved, row-major; EXIF-oriented, alpha flattened. */

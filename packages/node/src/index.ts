@@ -36,14 +36,6 @@ export {
   type BackendInfo,
   type WebGpuAdapterSummary,
 } from './backend.ts';
-export {
-  registerKernelFixes,
-  unregisterKernelFixes,
-  builtinKernel,
-  setIm2colChunkFloats,
-  KERNEL_FIXES,
-  type KernelFix,
-} from './kernels/index.ts';
 export { download, md5File, type DownloadOptions } from './download.ts';
 // Where the shared data (weights, sample images, reference models) lives: $HOKUSAI_SHARED or ../shared.
 export { sharedDataDir, sharedPath, SHARED_DATA_ENV } from './shared-data.ts';
@@ -76,3 +68,8 @@ export {
   type EncodeOptions,
 } from './video/video-encode.ts';
 export { frameListFor, listFrameFiles, type FrameList } from './video/frame-folder.ts';
+// Yielding to Node's event loop from long synchronous tensor loops (training steps, L-BFGS iterations).
+export { yieldToEventLoop } from './event-loop.ts';
+// Flicker of a network on video, measured without optical flow (issue 21): clips of known motion made from a still.
+export { makeMotionClip, type MotionKind } from './video/motion-clip.ts';
+export { measureFlicker, warpedDifference, type FlickerResult } from './video/flicker-measure.ts';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { HokusaiError, WeightsError } from '@hokusai/model';
+import { HokusaiError, WeightsError } from '@hokusai/errors';
 import {
   parseVggWeights,
   readKerasVggH5,

@@ -3,7 +3,8 @@
 // and webgpu when Dawn finds a Vulkan adapter (lavapipe here), else a visible skip with the reason.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { HokusaiError, TransformerNet } from '@hokusai/model';
+import { TransformerNet } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 import { describe, expect, it } from 'vitest';
 import { initBackend, probeWebGpu, type BackendName, type WebGpuAdapterSummary } from '../src/index.ts';
 import {
@@ -12,7 +13,7 @@ import {
   randomValues,
   relativeError,
   type ConvGeometry,
-} from './kernel-reference.ts';
+} from '../../tfjs-kernels/test/kernel-reference.ts';
 import { needs, requirement } from './shared-data.ts';
 
 const gpu: { adapter: WebGpuAdapterSummary } | { reason: string } = await probeWebGpu().then(

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { HokusaiError, TransformerNet, defaultCheckpointMeta, serializeCheckpoint, type CheckpointFiles, type NetConfig } from '@hokusai/model';
+import { TransformerNet, defaultCheckpointMeta, serializeCheckpoint, type CheckpointFiles, type NetConfig } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 import {
   bundledCheckpointsDir,
   checkpointNotFoundError,

@@ -3,7 +3,7 @@
  * openapi.ts turns the same schemas into the OpenAPI document, so the documentation cannot drift from the checks.
  */
 import { z } from 'zod';
-import { ERROR_TABLE } from '@hokusai/model';
+import { ERROR_TABLE } from '@hokusai/errors';
 
 const fromString = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
 const boolFromString = (v: unknown) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v);

@@ -10,7 +10,7 @@ import cors from 'cors';
 import { rateLimit } from 'express-rate-limit';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { HokusaiError, NotFoundError } from '@hokusai/model';
+import { HokusaiError, NotFoundError } from '@hokusai/errors';
 import { sendError } from './http-errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { stylizeHandler } from './stylize-handler.ts';
@@ -68,6 +68,7 @@ export function describeStyle(s: Style) {
       losses: (m.losses as Record<string, number> | undefined) ?? {},
       options: publicTrainingOptions(m.training),
     },
+    stability: s.stability,
     loadedAt: s.loadedAt,
   };
 }

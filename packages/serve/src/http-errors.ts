@@ -3,7 +3,7 @@
  * ERROR_TABLE (HokusaiError codes), `Retry-After` on 503/429, and no internal details for unexpected errors.
  */
 import type { Response } from 'express';
-import { ERROR_TABLE, HokusaiError, type ErrorCode } from '@hokusai/model';
+import { ERROR_TABLE, HokusaiError, type ErrorCode } from '@hokusai/errors';
 
 export function toHokusaiError(error: unknown): HokusaiError {
   if (error instanceof HokusaiError) return error;

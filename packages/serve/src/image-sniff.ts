@@ -4,7 +4,7 @@
  * rejected before any decoder allocates memory. Accepts JPEG, PNG and WebP; names and refuses everything else
  * (SVG, TIFF, GIF, BMP, HEIF/AVIF, PDF...).
  */
-import { ImageError } from '@hokusai/model';
+import { ImageError } from '@hokusai/errors';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 

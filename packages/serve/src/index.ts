@@ -1,4 +1,4 @@
-// Public entry of @hokusai/serve: the REST server, its options schema, the ONNX exporter and onnxruntime stylizer.
+// Public entry of @hokusai/serve: the REST server, its options schema and the onnxruntime stylizer.
 import type { startServer as Start } from './server.ts';
 export type { RunningServer } from './server.ts';
 
@@ -8,6 +8,5 @@ export async function startServer(...args: Parameters<typeof Start>): ReturnType
   return (await import('./server.ts')).startServer(...args);
 }
 export { ServeOptionsSchema, serveOptionsSchema, resolveServeOptions, envName, type ServeOptions } from './options.ts';
-export { exportOnnx, buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT, ONNX_OPSET, type OnnxExportOptions } from './onnx-export.ts';
 export { buildOpenApi } from './openapi.ts';
 export { createOnnxStylizer, loadOnnxRuntime, type OnnxStylizerOptions, type Ort, type PixelStylizer } from './onnx-stylizer.ts';

@@ -10,9 +10,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { HokusaiError, parseCheckpoint, serializeCheckpoint, stylizeTensor, TransformerNet, type ErrorCode } from '@hokusai/model';
+import { parseCheckpoint, serializeCheckpoint, stylizeTensor, TransformerNet } from '@hokusai/model';
+import { HokusaiError, type ErrorCode } from '@hokusai/errors';
 import { initBackend } from '@hokusai/node';
-import { exportOnnx } from './onnx-export.ts';
+import { exportOnnx } from '@hokusai/export';
 import { createOnnxStylizer, loadOnnxRuntime, type Ort } from './onnx-stylizer.ts';
 import { toFloat } from './postprocess.ts';
 import type { EngineName, FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';

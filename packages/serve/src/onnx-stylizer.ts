@@ -6,7 +6,7 @@
  */
 import { TransformerNet } from '@hokusai/model';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { exportOnnx, ONNX_INPUT, ONNX_MIN_SIDE, ONNX_OUTPUT } from './onnx-export.ts';
+import { exportOnnx, ONNX_INPUT, ONNX_MIN_SIDE, ONNX_OUTPUT } from '@hokusai/export';
 import { cropTopLeft, finishPixels, padToMin, toFloat } from './postprocess.ts';
 
 export type Ort = typeof import('onnxruntime-node');

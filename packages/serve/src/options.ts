@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from '@hokusai/model';
+import { InvalidArgumentError } from '@hokusai/errors';
 
 export const ENGINES = ['onnx', 'tfjs'] as const;
 export const TFJS_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;

@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express';
 import busboy from 'busboy';
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 
 const RAW_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/webp']);
 

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Express } from 'express';
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 import { createApp } from './app.ts';
 import { ServerMetrics } from './metrics.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';

@@ -5,7 +5,7 @@
  * upscale back while encoding, without metadata. Output format: `format`, else Accept, else the input's.
  */
 import type { Request, Response } from 'express';
-import { HokusaiError, NotFoundError } from '@hokusai/model';
+import { HokusaiError, NotFoundError } from '@hokusai/errors';
 import { encodeImage, probeImage, readImage, type RgbImage } from '@hokusai/node';
 import { stylizeQuerySchema, type OutputFormat, type StylizeQuery } from './api-schemas.ts';
 import { checkPixels, readImageHeader } from './image-sniff.ts';

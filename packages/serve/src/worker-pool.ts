@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 import type { EngineName, FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
 
 /** Resolve hook source: tfjs-core's ESM gradient files use extensionless imports; retry them with `.js`. */

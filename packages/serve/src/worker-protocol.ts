@@ -3,7 +3,7 @@
  * transferred ArrayBuffers (no copy). Checkpoint bytes come from the registry (read from the checkpoints
  * directory), never from a request.
  */
-import type { ErrorCode } from '@hokusai/model';
+import type { ErrorCode } from '@hokusai/errors';
 
 export type EngineName = 'onnx' | 'tfjs';
 

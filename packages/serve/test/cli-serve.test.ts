@@ -14,7 +14,7 @@ import { json, rawRequest } from './http-client.ts';
 /** Children still running when a test fails are stopped here, never left behind. */
 const children: ChildProcess[] = [];
 
-const BIN = fileURLToPath(new URL('../../train/bin/hokusai.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../cli/bin/hokusai.mjs', import.meta.url));
 let dir: { path: string; remove: () => Promise<void> };
 
 beforeAll(async () => {

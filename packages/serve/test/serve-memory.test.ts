@@ -14,7 +14,7 @@ import { initBackend } from '@hokusai/node';
 import { tempDir, writeTinyCheckpoint } from './helpers.ts';
 import { json, rawRequest } from './http-client.ts';
 
-const BIN = fileURLToPath(new URL('../../train/bin/hokusai.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../cli/bin/hokusai.mjs', import.meta.url));
 // Measured: without the idle release RSS stayed +895 MB after three requests; with it, 130-215 MB of glibc heap
 // stays (fragmentation; it varies from run to run), hence the margin.
 const BOUND_MB = 320;

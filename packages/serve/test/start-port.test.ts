@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
-import { ERROR_TABLE } from '@hokusai/model';
+import { ERROR_TABLE } from '@hokusai/errors';
 import { initBackend } from '@hokusai/node';
 import { ServeOptionsSchema, startServer } from '../src/index.ts';
 import { tempDir, writeTinyCheckpoint } from './helpers.ts';

@@ -5,9 +5,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import sharp from 'sharp';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HokusaiError } from '@hokusai/model';
-import { TrainingData, scanImages, holdOut, type DataOptions } from '../src/train/dataset.ts';
-import { Prefetcher } from '../src/train/prefetch.ts';
+import { HokusaiError } from '@hokusai/errors';
+import { TrainingData, scanImages, holdOut, type DataOptions } from '../src/dataset.ts';
+import { Prefetcher } from '../src/prefetch.ts';
 import { tempDir, makeImages } from './train-helpers.ts';
 
 const OPTS: DataOptions = { imageSize: 16, batchSize: 4, seed: 1, flip: true, maxScale: 1.2, maxPixels: 1e7, cacheBytes: 0 };

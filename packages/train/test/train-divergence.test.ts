@@ -5,10 +5,11 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HokusaiError, TransformerNet } from '@hokusai/model';
-import { Trainer, type LossFunction, type TrainerConfig } from '../src/train/trainer.ts';
-import { DivergenceGuard } from '../src/train/divergence.ts';
-import { TrainingData } from '../src/train/dataset.ts';
+import { TransformerNet } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
+import { Trainer, type LossFunction, type TrainerConfig } from '../src/trainer.ts';
+import { DivergenceGuard } from '../src/divergence.ts';
+import { TrainingData } from '../src/dataset.ts';
 import { useCpu, tempDir, generatedImageFiles, standInLoss, testIO } from './train-helpers.ts';
 
 let files: string[] = [];

@@ -1,8 +1,8 @@
 // Which training runs the WebGPU engine takes over (engine-step.ts): the unsupported options each give their
 // reason, --engine auto follows the backend, tfjs never uses the engine.
 import { describe, expect, it } from 'vitest';
-import { chooseEngine, engineSupport } from '../src/train/engine-step.ts';
-import { trainSchema } from '../src/train/options.ts';
+import { chooseEngine, engineSupport } from '../src/engine-step.ts';
+import { trainSchema } from '../src/options.ts';
 
 const base = trainSchema.parse({});
 

@@ -6,9 +6,9 @@ import sharp from 'sharp';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LossFunction, TrainerIO } from '../src/train/trainer.ts';
-import { writeDirAtomic } from '../src/train/run-dir.ts';
-import { scanImages } from '../src/train/dataset.ts';
+import type { LossFunction, TrainerIO } from '../src/trainer.ts';
+import { writeDirAtomic } from '../src/run-dir.ts';
+import { scanImages } from '../src/dataset.ts';
 
 /** The cpu backend with our kernel fixes (im2col Conv2DBackpropFilter), as the CLI would set it up. */
 export async function useCpu(): Promise<void> {

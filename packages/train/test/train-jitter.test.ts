@@ -3,8 +3,8 @@
 // micro-batch of a step is cropped alike (so micro-batching still gives the whole-batch gradient).
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/train/trainer.ts';
-import { TrainingData } from '../src/train/dataset.ts';
+import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/trainer.ts';
+import { TrainingData } from '../src/dataset.ts';
 import { useCpu, generatedImageFiles, testIO } from './train-helpers.ts';
 
 const S = 16;

@@ -5,9 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
-import { Trainer, type TrainerConfig } from '../src/train/trainer.ts';
-import { TrainingData } from '../src/train/dataset.ts';
-import { listCheckpoints } from '../src/train/run-dir.ts';
+import { Trainer, type TrainerConfig } from '../src/trainer.ts';
+import { TrainingData } from '../src/dataset.ts';
+import { listCheckpoints } from '../src/run-dir.ts';
 import { useCpu, tempDir, generatedImageFiles, standInLoss, testIO, weightsOf } from './train-helpers.ts';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 };

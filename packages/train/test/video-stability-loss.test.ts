@@ -6,9 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
 import { addSensorNoise, shiftCrop, stabilityLoss } from '@hokusai/losses';
-import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/train/trainer.ts';
-import { TrainingData } from '../src/train/dataset.ts';
-import { trainSchema } from '../src/train/options.ts';
+import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/trainer.ts';
+import { TrainingData } from '../src/dataset.ts';
+import { trainSchema } from '../src/options.ts';
 import { generatedImageFiles, testIO, useCpu } from './train-helpers.ts';
 
 const TINY: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 };

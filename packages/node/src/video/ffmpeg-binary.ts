@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import { HokusaiError } from '@hokusai/model';
+import { HokusaiError } from '@hokusai/errors';
 
 export const FFMPEG_ENV = 'HOKUSAI_FFMPEG';
 

@@ -4,7 +4,7 @@
  * More frames than `maxFrames`: PAYLOAD_TOO_LARGE; a stream that breaks mid-way: IMAGE_DECODE.
  */
 import { spawn } from 'node:child_process';
-import { HokusaiError, ImageError } from '@hokusai/model';
+import { HokusaiError, ImageError } from '@hokusai/errors';
 import type { RgbImage } from '../image-io.ts';
 import { ffmpegTail } from './ffmpeg-binary.ts';
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import { HokusaiError, InvalidArgumentError } from '@hokusai/model';
+import { HokusaiError, InvalidArgumentError } from '@hokusai/errors';
 import { tempPathFor } from '../atomic-file.ts';
 import type { RgbImage } from '../image-io.ts';
 import { ffmpegTail } from './ffmpeg-binary.ts';

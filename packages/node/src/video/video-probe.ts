@@ -5,7 +5,7 @@
  * UNSUPPORTED_MEDIA_TYPE.
  */
 import { stat } from 'node:fs/promises';
-import { HokusaiError, ImageError, NotFoundError } from '@hokusai/model';
+import { HokusaiError, ImageError, NotFoundError } from '@hokusai/errors';
 import { ffmpegTail, runFfmpeg } from './ffmpeg-binary.ts';
 
 export interface VideoInfo {
