@@ -2,7 +2,7 @@
  * Image input/output with sharp (libvips): decode JPEG/PNG/WebP into 8-bit sRGB RGB pixels (EXIF orientation
  * applied, alpha flattened onto white, grey/CMYK/16-bit converted), with the pixel limit checked from the header
  * before anything is decoded; encode and write atomically without any metadata (no EXIF/GPS leaves the program);
- * convert between those pixels and NHWC 0–255 float tensors (tfjs-core only).
+ * convert between those pixels and NHWC 0–255 float tensors (tfjs-core only). Formats are told by image-sniff.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { HokusaiError, ImageError, InvalidArgumentError, NotFoundError } from '@hokusai/errors';
 import { writeFileAtomic } from './atomic-file.ts';
+import { checkPixelLimit, requireImageFormat, type ImageFormat, type ImageHeader } from './image-sniff.ts';
 
 /** 8-bit RGB, interleaved, row-major; EXIF-oriented, alpha flattened. */
 export interface RgbImage {
@@ -17,8 +18,6 @@ export interface RgbImage {
   width: number;
   height: number;
 }
-
-export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp'];
 
@@ -37,42 +36,8 @@ export interface ReadImageOptions {
   longEdge?: number;
   /** Name used in error messages (default: the path, or "image"). */
   label?: string;
-}
-
-/** What the first bytes of a file look like: one of ours, or a description of what it is instead. */
-export function sniffImage(bytes: Uint8Array): { format: ImageFormat } | { format: null; looksLike: string } {
-  const b = bytes;
-  const ascii = (from: number, to: number): string => String.fromCharCode(...b.subarray(from, to));
-  if (b.length === 0) return { format: null, looksLike: 'an empty file' };
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { format: 'jpeg' };
-  if (b.length >= 8 && ascii(0, 8) === '\x89PNG\r\n\x1a\n') return { format: 'png' };
-  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return { format: 'webp' };
-  if (b.length >= 6 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a')) return { format: null, looksLike: 'a GIF image' };
-  if (b.length >= 4 && (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*')) return { format: null, looksLike: 'a TIFF image' };
-  if (b.length >= 2 && ascii(0, 2) === 'BM') return { format: null, looksLike: 'a BMP image' };
-  if (b.length >= 12 && ascii(4, 8) === 'ftyp') {
-    const brand = ascii(8, 12);
-    if (/^(avif|avis)/.test(brand)) return { format: null, looksLike: 'an AVIF image' };
-    if (/^(heic|heix|hevc|mif1|msf1)/.test(brand)) return { format: null, looksLike: 'a HEIC/HEIF image' };
-    return { format: null, looksLike: `an ISO media file (brand "${brand}", e.g. MP4/MOV video)` };
-  }
-  if (b.length >= 4 && ascii(0, 4) === '%PDF') return { format: null, looksLike: 'a PDF document' };
-  if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0) return { format: null, looksLike: 'an ICO icon' };
-  if (b.length >= 4 && ascii(0, 4) === 'PK\x03\x04') return { format: null, looksLike: 'a ZIP archive' };
-  const head = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
-  if (/^<\?xml[\s\S]*<svg|^<svg|^<!DOCTYPE svg/i.test(head) || (/^<\?xml/i.test(head) && /<svg/i.test(head))) {
-    return { format: null, looksLike: 'an SVG (vector) image' };
-  }
-  if (/^<(!DOCTYPE html|html)/i.test(head)) return { format: null, looksLike: 'an HTML page' };
-  const sample = b.subarray(0, 512);
-  let printable = 0;
-  for (const c of sample) if (c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 128) printable += 1;
-  if (printable === sample.length && !sample.includes(0)) {
-    const first = head.split(/\r?\n/)[0]?.slice(0, 40) ?? '';
-    return { format: null, looksLike: `text ("${first}${first.length === 40 ? '…' : ''}")` };
-  }
-  const hex = Array.from(b.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
-  return { format: null, looksLike: `unknown binary data (first bytes ${hex})` };
+  /** The header of these same bytes as probeImage read it (format, oriented size), so it is not read again. */
+  header?: ImageHeader;
 }
 
 async function loadBytes(input: string | Uint8Array, label: string): Promise<Uint8Array> {
@@ -91,26 +56,9 @@ function labelOf(input: string | Uint8Array, label?: string): string {
   return label ?? (typeof input === 'string' ? input : 'image');
 }
 
-function checkFormat(bytes: Uint8Array, label: string): ImageFormat {
-  const sniffed = sniffImage(bytes);
-  if (sniffed.format === null) {
-    throw new ImageError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `${label}: expected a JPEG, PNG or WebP image, but the file looks like ${sniffed.looksLike}`,
-    );
-  }
-  return sniffed.format;
-}
-
-interface Header {
-  format: ImageFormat;
-  width: number;
-  height: number;
-}
-
 /** Parses the header only (sharp's metadata does not decode pixels); width/height after EXIF orientation. */
-async function readHeader(bytes: Uint8Array, label: string): Promise<Header> {
-  const format = checkFormat(bytes, label);
+async function readHeader(bytes: Uint8Array, label: string): Promise<ImageHeader> {
+  const format = requireImageFormat(bytes, label);
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -125,7 +73,7 @@ async function readHeader(bytes: Uint8Array, label: string): Promise<Header> {
 }
 
 /** Format and (oriented) size from the header only; nothing is decoded. */
-export async function probeImage(input: string | Uint8Array, opts: { label?: string } = {}): Promise<Header> {
+export async function probeImage(input: string | Uint8Array, opts: { label?: string } = {}): Promise<ImageHeader> {
   const label = labelOf(input, opts.label);
   return readHeader(await loadBytes(input, label), label);
 }
@@ -143,15 +91,8 @@ export async function readImage(input: string | Uint8Array, opts: ReadImageOptio
     throw new InvalidArgumentError(`maxSize and longEdge: expected one of them, got both (${opts.maxSize}, ${opts.longEdge})`);
   }
   const bytes = await loadBytes(input, label);
-  const header = await readHeader(bytes, label);
-  const pixels = header.width * header.height;
-  if (pixels > maxPixels) {
-    throw new ImageError(
-      'TOO_MANY_PIXELS',
-      `${label}: ${header.width}×${header.height} = ${pixels.toLocaleString('en-US')} pixels, more than the limit of ${maxPixels.toLocaleString('en-US')}`,
-      { details: { width: header.width, height: header.height, maxPixels } },
-    );
-  }
+  const header = opts.header ?? (await readHeader(bytes, label));
+  checkPixelLimit(header, maxPixels, label);
   let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
     .rotate() // applies (and drops) the EXIF orientation
     .flatten({ background: { r: 255, g: 255, b: 255 } })

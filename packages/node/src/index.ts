@@ -18,14 +18,22 @@ export {
   rgbToTensor,
   tensorToRgb,
   tensorToRgbAsync,
-  sniffImage,
   formatFromPath,
   IMAGE_FORMATS,
   DEFAULT_MAX_PIXELS,
   type RgbImage,
-  type ImageFormat,
   type ReadImageOptions,
 } from './image-io.ts';
+// The one image sniffer: format by magic bytes, strict header size, pixel limit (the server's upload gate uses it).
+export {
+  sniffImage,
+  sniffImageSize,
+  requireImageFormat,
+  checkPixelLimit,
+  type ImageFormat,
+  type ImageHeader,
+  type Sniffed,
+} from './image-sniff.ts';
 export {
   initBackend,
   probeWebGpu,
