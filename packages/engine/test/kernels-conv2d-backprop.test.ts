@@ -3,6 +3,9 @@
 // a reflect pad as wide as the input (3 copies of a row), multi-chunk filter gradients, and finite differences.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+// tf.grad references: tfjs-core's gradients with @hokusai/model's exact MirrorPad gradient (the lossy built-in
+// one would be the reference otherwise), registered by importing the model package.
+import '@hokusai/model';
 import '@tensorflow/tfjs-backend-cpu';
 import type { GpuContext } from '../src/gpu-context.ts';
 import { conv2dOutSize, type Conv2dShape } from '../src/kernels/conv2d.ts';

@@ -1,6 +1,8 @@
 // Loss definitions (docs/losses.md) checked against direct JS computations, and gradients against finite differences.
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+// tf.grad references: tfjs-core's gradients, registered by the packages that differentiate, not by this one
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { contentLoss, gram, styleLoss, totalVariation, Vgg } from '../src/index.ts';
 import { randomImageData, randomVggWeights, rng } from './helpers.ts';
