@@ -10,7 +10,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseCheckpoint, serializeCheckpoint, stylizeTensor, TransformerNet } from '@hokusai/model';
+import { parseCheckpoint, serializeCheckpoint, stylizeTensor, TransformerNet, type CheckpointFiles } from '@hokusai/model';
 import { HokusaiError, type ErrorCode } from '@hokusai/errors';
 import { initBackend } from '@hokusai/node';
 import { exportOnnx } from '@hokusai/export';
@@ -113,13 +113,13 @@ function release(model: Model): void {
   if (model.retired && model.active === 0) model.dispose();
 }
 
-async function load(id: string, version: number, files: { modelJson: string; weightsBin: Uint8Array; metaJson: string }) {
+async function load(id: string, version: number, files: CheckpointFiles) {
   let net: TransformerNet | undefined;
   try {
     const parsed = parseCheckpoint(files);
     net = parsed.net;
     const meta = parsed.meta as Record<string, unknown>;
-    let float16: { modelJson: string; weightsBin: Uint8Array; metaJson: string } | undefined;
+    let float16: CheckpointFiles | undefined;
     try {
       float16 = serializeCheckpoint(net, parsed.meta, { float16: true });
     } catch {

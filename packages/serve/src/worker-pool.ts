@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { HokusaiError } from '@hokusai/errors';
+import type { CheckpointFiles } from '@hokusai/model';
 import type { EngineName, FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
 
 /** Resolve hook source: tfjs-core's ESM gradient files use extensionless imports; retry them with `.js`. */
@@ -60,7 +61,7 @@ export interface LoadResult {
   meta: Record<string, unknown>;
   config: Record<string, unknown>;
   warmupMs: number;
-  float16?: { modelJson: string; weightsBin: Uint8Array; metaJson: string };
+  float16?: CheckpointFiles;
 }
 
 interface Job {
@@ -93,7 +94,7 @@ export class InferencePool {
   private jobNo = 0;
   private closed = false;
   /** Current styles, re-sent to replacement workers. */
-  private readonly styles = new Map<string, { version: number; files: Extract<ToWorker, { type: 'load' }>['files'] }>();
+  private readonly styles = new Map<string, { version: number; files: CheckpointFiles }>();
   /** Engine the workers actually run (onnx may fall back to tfjs). */
   engine: EngineName;
   engineDetail = '';
@@ -166,7 +167,7 @@ export class InferencePool {
   }
 
   /** Loads (or replaces) a style in every worker; rejects with the first worker's error. */
-  async load(id: string, version: number, files: Extract<ToWorker, { type: 'load' }>['files']): Promise<LoadResult> {
+  async load(id: string, version: number, files: CheckpointFiles): Promise<LoadResult> {
     if (this.slots.length === 0) throw new HokusaiError('NOT_READY', 'No inference worker is running to load the style into');
     const results = await Promise.all(
       this.slots.map(

@@ -4,6 +4,7 @@
  * directory), never from a request.
  */
 import type { ErrorCode } from '@hokusai/errors';
+import type { CheckpointFiles } from '@hokusai/model';
 
 export type EngineName = 'onnx' | 'tfjs';
 
@@ -17,7 +18,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'load'; id: string; version: number; files: { modelJson: string; weightsBin: Uint8Array; metaJson: string } }
+  | { type: 'load'; id: string; version: number; files: CheckpointFiles }
   | { type: 'unload'; id: string }
   /** Finish queued messages, release every model, end the thread (terminating a thread inside onnxruntime aborts the process). */
   | { type: 'close' }
@@ -51,7 +52,7 @@ export type FromWorker =
       config: Record<string, unknown>;
       warmupMs: number;
       /** The same network with float16 weights (browser download half the size), when every weight fits. */
-      float16?: { modelJson: string; weightsBin: Uint8Array; metaJson: string };
+      float16?: CheckpointFiles;
     }
   | { type: 'loaded'; id: string; version: number; ok: false; error: WireError }
   | { type: 'result'; job: number; ok: true; pixels: Uint8Array; inferenceMs: number; engine: EngineName }
