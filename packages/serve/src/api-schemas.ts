@@ -65,6 +65,18 @@ export const StyleSchema = z
         options: z.record(z.string(), z.unknown()).nullable().describe('training options (numbers, flags, short names; local paths left out)'),
       })
       .describe('training information from meta.json'),
+    stability: z
+      .object({
+        trained: z.boolean().describe('trained with a stability loss against video flicker: meta.json training.stabilityWeight > 0 (docs/video.md)'),
+        weight: z.number().nullable().describe('training.stabilityWeight (null: not recorded)'),
+        noise: z.number().nullable().describe('training.stabilityNoise: σ of the noise, grey levels 0–255'),
+        shift: z.number().nullable().describe('training.stabilityShift: random shift in pixels'),
+        variantOf: z
+          .string()
+          .nullable()
+          .describe('id of the style this checkpoint is the stable-for-video variant of (folder "<id>-stable", trained for stability); use it for video, the other for stills'),
+      })
+      .describe('whether the network was trained not to flicker on video'),
     loadedAt: z.string(),
   })
   .describe('A style the server can apply');
