@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Issue 21.3, does stability training pay? One bundled style is fine-tuned from its checkpoint several times, for the
+# same steps from the same start with the same seed, data and recipe: once without the stability loss (W = 0) and
+# once per stability weight W (Gupta et al. 2017, "Characterizing and Improving Stability in Neural Style Transfer":
+# `--stability-weight W --stability-shift S`, docs/video.md). Then each network is measured with `hokusai flicker`
+# (pan, zoom and static clips of known motion, docs/video.md) and with the style-loss protocol of
+# tools/eval-bundled.sh (the four held-out photos at 512 px), and a markdown table compares them with W = 0.
+#
+# Usage: tools/stability-experiment.sh [train|measure|all]   (default all; prints the table)
+#   STAB_WEIGHTS="300 1000"  stability weights to try besides 0     STAB_STEPS=80   fine-tuning steps per run
+#   STAB_SHIFT=4             --stability-shift of the stable runs   STAB_AT=<steps> checkpoint step to measure
+#   STAB_OUT=out/stability-experiment   run folders w<W>/ and logs   STAB_STYLE=great-wave (only recipe so far)
+#   HOKUSAI_BIN=packages/cli/bin/hokusai.mjs    HOKUSAI_SHARED=../shared (VGG19 weights, style and held-out photos)
+# The runs train at the same time under `nice -n 10` (wasm backend, one core each; on this project's shared 2-core
+# machine about 20-50 s per step each). Finished runs (their checkpoint-<STAB_STEPS> exists) are not trained again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+shared=${HOKUSAI_SHARED:-../shared}
+bin=${HOKUSAI_BIN:-packages/cli/bin/hokusai.mjs}
+style=${STAB_STYLE:-great-wave}
+steps=${STAB_STEPS:-80}
+at=${STAB_AT:-$steps}
+shift_px=${STAB_SHIFT:-4}
+out=${STAB_OUT:-out/stability-experiment}
+read -r -a stable_weights <<< "${STAB_WEIGHTS:-300 1000}"
+runs=(0 "${stable_weights[@]}")
+mode=${1:-all}
+hokusai() { node "$bin" "$@"; }
+
+# great-wave's own recipe, as its meta.json records it (checkpoints/README.md), fine-tuned from the bundled network.
+case $style in
+  great-wave)
+    recipe=(--preset great-wave --style "$shared/images/styles/great_wave_hokusai.jpg" --dataset datasets/bundled/train
+      --validation datasets/bundled/validation --weights "$shared/weights/vgg19-keras/vgg19_notop.h5" --style-size 928
+      --scale-augment 2 --style-weight 0.5 --tv-weight 2 --init-from checkpoints/great-wave --backend wasm --seed 42) ;;
+  *) echo "stability-experiment: no recipe for style $style (only great-wave)" >&2; exit 2 ;;
+esac
+
+train() {
+  [ -d datasets/bundled/train ] || bash tools/prepare-bundled-dataset.sh
+  mkdir -p "$out"
+  local pids=() w
+  for w in "${runs[@]}"; do
+    if [ -d "$out/w$w/checkpoint-$steps" ]; then echo "w$w: checkpoint-$steps exists, not trained again" >&2; continue; fi
+    local stab=(--stability-weight "$w"); [ "$w" = 0 ] || stab+=(--stability-shift "$shift_px")
+    nice -n 10 node "$bin" train "${recipe[@]}" "${stab[@]}" --iterations "$steps" --checkpoint-every 40 --keep 8 \
+      --sample-every 0 --log-every 10 --out "$out/w$w" > "$out/w$w.log" 2>&1 &
+    pids+=($!)
+    echo "w$w: training $steps steps (pid $!, log $out/w$w.log)" >&2
+  done
+  local pid; for pid in "${pids[@]}"; do wait "$pid"; done
+}
+
+measure() {
+  local ckpts=() w
+  for w in "${runs[@]}"; do ckpts+=(-c "$out/w$w/checkpoint-$at"); done
+  echo "flicker of ${#runs[@]} networks at step $at…" >&2
+  hokusai flicker "${ckpts[@]}" --frames 12 --size 256 --json > "$out/flicker-$at.json" 2>/dev/null
+  for w in "${runs[@]}"; do
+    echo "style loss of w$w at step $at (tools/eval-bundled.sh)…" >&2
+    mkdir -p "$out/eval-w$w"
+    ln -sfn "$(cd "$out/w$w/checkpoint-$at" && pwd)" "$out/eval-w$w/$style"
+    EVAL_CHECKPOINTS=$out/eval-w$w bash tools/eval-bundled.sh "$style" > "$out/eval-w$w-$at.md"
+  done
+  table
+}
+
+# The markdown table: flicker per clip, style loss of the outputs (mean over the held-out photos) and both against W = 0.
+table() {
+  node - "$out" "$at" "${runs[@]}" <<'EOF'
+const fs = require('fs');
+const [out, at, ...runs] = process.argv.slice(2);
+const flicker = JSON.parse(fs.readFileSync(`${out}/flicker-${at}.json`, 'utf8'));
+const clips = ['pan', 'zoom', 'static'];
+const rows = runs.map((w, i) => {
+  const r = flicker.results[i].clips;
+  // eval-bundled rows: | style | photo | style loss, photo | style loss, output | ratio | grid |
+  const cells = fs.readFileSync(`${out}/eval-w${w}-${at}.md`, 'utf8').split('\n').filter((l) => /\.(png|jpe?g)\s*\|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+  const mean = (k) => cells.reduce((a, c) => a + Number(c[k]), 0) / cells.length;
+  return { w, f: clips.map((k) => r[k].flicker), style: mean(4), ratio: mean(5), photos: cells.length };
+});
+const base = rows[0];
+console.log(`| --stability-weight | ${clips.map((k) => `${k} flicker`).join(' | ')} | flicker ÷ W=0 (pan, zoom, static) | style loss, output (mean of ${base.photos} photos) | vs W=0 | style-loss ratio to photo |`);
+console.log(`|${'---|'.repeat(8)}`);
+for (const r of rows) {
+  const rel = r.f.map((f, i) => (f / base.f[i]).toFixed(2)).join(', ');
+  const dStyle = `${r.style >= base.style ? '+' : ''}${((r.style / base.style - 1) * 100).toFixed(1)}%`;
+  console.log(`| ${r.w} | ${r.f.map((f) => f.toFixed(2)).join(' | ')} | ${rel} | ${r.style.toPrecision(4)} | ${dStyle} | ${r.ratio.toFixed(3)} |`);
+}
+console.log(`\nstep ${at}; flicker clips ${flicker.frames} frames ${flicker.width}×${flicker.height}, noise σ ${flicker.noise}`);
+EOF
+}
+
+case $mode in
+  train) train ;;
+  measure) measure ;;
+  table) table ;;
+  all) train; measure ;;
+  *) echo "usage: $0 [train|measure|table|all]" >&2; exit 2 ;;
+esac
