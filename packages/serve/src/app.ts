@@ -99,9 +99,8 @@ export function readiness(ctx: ServerContext) {
   };
 }
 
-export function createApp(ctx: ServerContext): express.Express {
-  const { options, metrics, registry } = ctx;
-  const app = express();
+/** Express settings: no X-Powered-By, strong ETags, flat query strings, the proxies to trust (--trust-proxy). */
+function configure(app: express.Express, options: ServerContext['options']): void {
   app.disable('x-powered-by');
   app.set('etag', 'strong');
   app.set('query parser', 'simple');
@@ -109,45 +108,54 @@ export function createApp(ctx: ServerContext): express.Express {
     const n = Number(options.trustProxy);
     app.set('trust proxy', Number.isInteger(n) ? n : options.trustProxy);
   }
+}
 
-  // Metrics: duration by route template (never the raw URL: bounded label cardinality).
-  app.use((req, res, next) => {
-    const end = metrics.requestDuration.startTimer();
+/** Request duration by route template (never the raw URL: bounded label cardinality). */
+function requestMetrics(ctx: ServerContext): express.RequestHandler {
+  return (req, res, next) => {
+    const end = ctx.metrics.requestDuration.startTimer();
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path;
       const label = route ? `${req.baseUrl}${route}` : req.path.startsWith('/models/') ? '/models' : res.statusCode === 404 ? 'unmatched' : 'static';
       end({ route: label, method: req.method, status: String(res.statusCode) });
     });
     next();
-  });
+  };
+}
 
+/** Security headers, with a CSP the web demo can live with: wasm, blob: workers, camera streams. */
+function securityHeaders(options: ServerContext['options']): express.RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+        workerSrc: ["'self'", 'blob:'],
+        childSrc: ["'self'", 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:', 'mediastream:'],
+        connectSrc: ["'self'", 'blob:', 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+      },
+    },
+    crossOriginResourcePolicy: { policy: options.cors.length > 0 ? 'cross-origin' : 'same-origin' },
+  });
+}
+
+/** Metrics, connection close while shutting down, security headers and (with --cors) CORS, before every route. */
+function useMiddleware(app: express.Express, ctx: ServerContext): void {
+  const { options } = ctx;
+  app.use(requestMetrics(ctx));
   // While shutting down, requests on connections accepted earlier are still served, then the connection closes.
   app.use((_req, res, next) => {
     if (ctx.state.shuttingDown) res.setHeader('Connection', 'close');
     next();
   });
-
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
-          workerSrc: ["'self'", 'blob:'],
-          childSrc: ["'self'", 'blob:'],
-          imgSrc: ["'self'", 'data:', 'blob:'],
-          mediaSrc: ["'self'", 'blob:', 'mediastream:'],
-          connectSrc: ["'self'", 'blob:', 'data:'],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          objectSrc: ["'none'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'"],
-        },
-      },
-      crossOriginResourcePolicy: { policy: options.cors.length > 0 ? 'cross-origin' : 'same-origin' },
-    }),
-  );
+  app.use(securityHeaders(options));
   if (options.cors.length > 0) {
     app.use(
       cors({
@@ -158,7 +166,11 @@ export function createApp(ctx: ServerContext): express.Express {
       }),
     );
   }
+}
 
+/** Liveness, readiness, Prometheus metrics and the OpenAPI document. */
+function mountOperations(app: express.Express, ctx: ServerContext): void {
+  const { options, metrics, registry } = ctx;
   app.get('/healthz', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ status: 'ok', uptimeSeconds: (Date.now() - ctx.state.startedAt) / 1000 });
@@ -181,73 +193,87 @@ export function createApp(ctx: ServerContext): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+}
 
-  const styleOr404 = (id: string | undefined): Style => {
-    const s = id !== undefined && STYLE_ID.test(id) ? registry.get(id) : undefined;
-    if (!s) throw new NotFoundError(`Expected the id of a loaded style (GET /v1/styles lists them), got ${JSON.stringify(String(id ?? '').slice(0, 64))}`);
-    return s;
-  };
+/** The loaded style with this id, else NOT_FOUND. */
+function styleOr404(registry: ServerContext['registry'], id: string | undefined): Style {
+  const s = id !== undefined && STYLE_ID.test(id) ? registry.get(id) : undefined;
+  if (!s) throw new NotFoundError(`Expected the id of a loaded style (GET /v1/styles lists them), got ${JSON.stringify(String(id ?? '').slice(0, 64))}`);
+  return s;
+}
 
+/** --rate-limit: at most that many stylize requests per minute from one client (429 + Retry-After), or no limit. */
+function stylizeRateLimit(options: ServerContext['options']): express.RequestHandler {
+  if (options.rateLimit <= 0) return (_req: Request, _res: Response, next: NextFunction) => next();
+  return rateLimit({
+    windowMs: 60_000,
+    limit: options.rateLimit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, res, _next, opts) => {
+      res.setHeader('Retry-After', String(Math.ceil(opts.windowMs / 1000)));
+      res.status(429).json({
+        error: { code: 'RATE_LIMITED', message: `Expected at most ${options.rateLimit} stylize requests per minute from one client, got more` },
+      });
+    },
+  });
+}
+
+/** The REST API proper: list and describe styles, stylise an image. */
+function mountStyles(app: express.Express, ctx: ServerContext): void {
+  const { registry } = ctx;
   app.get('/v1/styles', (_req, res) => {
     res.json({ styles: registry.list().map(describeStyle) });
   });
   app.get('/v1/styles/:id', (req, res) => {
-    res.json(describeStyle(styleOr404(req.params.id)));
+    res.json(describeStyle(styleOr404(registry, req.params.id)));
   });
+  app.post('/v1/styles/:id/stylize', stylizeRateLimit(ctx.options), stylizeHandler(ctx));
+}
 
-  const limiter =
-    options.rateLimit > 0
-      ? rateLimit({
-          windowMs: 60_000,
-          limit: options.rateLimit,
-          standardHeaders: 'draft-7',
-          legacyHeaders: false,
-          handler: (_req, res, _next, opts) => {
-            res.setHeader('Retry-After', String(Math.ceil(opts.windowMs / 1000)));
-            res.status(429).json({
-              error: { code: 'RATE_LIMITED', message: `Expected at most ${options.rateLimit} stylize requests per minute from one client, got more` },
-            });
-          },
-        })
-      : (_req: Request, _res: Response, next: NextFunction) => next();
-  app.post('/v1/styles/:id/stylize', limiter, stylizeHandler(ctx));
-
+/** Browser-ready checkpoint files under /models/<id>/: meta.json without paths, files from the registry, float16. */
+function mountModels(app: express.Express, ctx: ServerContext): void {
+  const { registry } = ctx;
+  const cacheFor60s = (res: Response) => res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
   // meta.json (plain and float16 variant) is published without the training machine's paths and command line.
   app.get(['/models/:id/meta.json', '/models/:id/f16/meta.json'], (req, res) => {
-    const style = styleOr404(req.params.id as string);
-    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+    const style = styleOr404(registry, req.params.id as string);
+    cacheFor60s(res);
     res.json(publicMeta(style.meta));
   });
-
-  // Browser-ready checkpoint files: the id and the file name are looked up in the registry, never joined raw.
+  // The id and the file name are looked up in the registry, never joined raw.
   app.get('/models/:id/:file', (req, res, next) => {
-    const style = styleOr404(req.params.id);
+    const style = styleOr404(registry, req.params.id);
     const file = style.files.find((f) => f === req.params.file);
     if (!file) throw new NotFoundError(`Style ${style.id} has no file ${JSON.stringify(String(req.params.file).slice(0, 64))}; it has ${style.files.join(', ')}`);
-    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+    cacheFor60s(res);
     res.sendFile(join(style.dir, file), { dotfiles: 'deny' }, (err) => {
       if (err) next(new NotFoundError(`Style ${style.id}: ${file} is no longer readable`));
     });
   });
-
   // The float16 variant, generated from the checkpoint at load time (held in memory).
   app.get('/models/:id/f16/:file', (req, res) => {
-    const style = styleOr404(req.params.id);
+    const style = styleOr404(registry, req.params.id);
     const name = req.params.file as 'model.json' | 'weights.bin' | 'meta.json';
     const data = style.float16 && Object.hasOwn(style.float16, name) ? style.float16[name] : undefined;
     if (!data) throw new NotFoundError(`Style ${style.id} has no float16 file ${JSON.stringify(String(req.params.file).slice(0, 64))}`);
-    res.setHeader('Cache-Control', 'public, max-age=60, must-revalidate');
+    cacheFor60s(res);
     res.type(name.endsWith('.json') ? 'application/json' : 'application/octet-stream').send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
+}
 
-  // The web demo (Vite build), else a page saying how to build it.
-  const demoDir = resolve(options.demoDir);
-  app.use(express.static(demoDir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
+/** The web demo (Vite build), else a page saying how to build it. */
+function mountDemo(app: express.Express, demoDir: string): void {
+  const dir = resolve(demoDir);
+  app.use(express.static(dir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
   app.get('/', (_req, res) => {
-    if (existsSync(join(demoDir, 'index.html'))) res.sendFile(join(demoDir, 'index.html'));
+    if (existsSync(join(dir, 'index.html'))) res.sendFile(join(dir, 'index.html'));
     else res.type('html').send(DEMO_MISSING_PAGE);
   });
+}
 
+/** Anything unmatched is NOT_FOUND; every error, ours or Express's, leaves as the one JSON envelope. */
+function mountErrorHandling(app: express.Express, ctx: ServerContext): void {
   app.use((req, _res, next) => {
     next(new NotFoundError(`Expected a known endpoint (see /openapi.json), got ${req.method} ${JSON.stringify(req.path.slice(0, 100))}`));
   });
@@ -264,5 +290,16 @@ export function createApp(ctx: ServerContext): express.Express {
     }
     sendError(res, err);
   });
+}
+
+export function createApp(ctx: ServerContext): express.Express {
+  const app = express();
+  configure(app, ctx.options);
+  useMiddleware(app, ctx);
+  mountOperations(app, ctx);
+  mountStyles(app, ctx);
+  mountModels(app, ctx);
+  mountDemo(app, ctx.options.demoDir);
+  mountErrorHandling(app, ctx);
   return app;
 }
