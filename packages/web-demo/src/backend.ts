@@ -5,9 +5,11 @@
  * packages/node/src/backend.ts does in Node: they are many times slower than wasm (a first frame took 74.6 s on
  * SwiftShader WebGPU). The page shows what was skipped and why. `?backend=` forces one.
  * Each backend is imported lazily so a page that gets WebGL never downloads the WebGPU kernels, and the wasm
- * binaries are emitted by Vite as build assets (their URLs handed to `setWasmPaths`).
+ * binaries are emitted by Vite as build assets (their URLs handed to `setWasmPaths`). Once a backend runs, our kernel
+ * fixes for it (@hokusai/tfjs-kernels) replace the slow built-ins, as `initBackend` does in Node.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerKernelFixes } from '@hokusai/tfjs-kernels';
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type PageBackend = (typeof BACKENDS)[number];
@@ -105,6 +107,9 @@ async function tryBackend(name: PageBackend, auto: boolean): Promise<string | nu
     const ok = await tf.setBackend(name);
     if (!ok) return 'failed to initialise';
     await tf.ready();
+    // Our kernels for wasm and cpu, as in Node: on wasm, Tile (the network's nearest upsampling) and Mean/Sum
+    // (instance norm) are many times faster than the built-ins (docs/backends.md).
+    registerKernelFixes(name);
     return null;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
