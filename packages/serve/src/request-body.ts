@@ -62,8 +62,51 @@ function readRaw(req: Request, maxBytes: number): Promise<Uint8Array> {
   });
 }
 
+const invalid = (message: string) => new HokusaiError('INVALID_ARGUMENT', message);
+
+/** A busboy parser with strict limits (one file of at most maxBytes, few small fields); a malformed header is a 400. */
+function multipartParser(req: Request, maxBytes: number): busboy.Busboy {
+  try {
+    return busboy({
+      headers: req.headers,
+      limits: { fileSize: maxBytes, files: 1, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 32, fieldNameSize: 64 },
+    });
+  } catch (e) {
+    throw invalid(`Expected a well-formed multipart/form-data request, got: ${(e as Error).message}`);
+  }
+}
+
+/** One file part's bytes, once its stream closes; `onLimit` when it exceeds busboy's fileSize limit. */
+function collectPart(stream: NodeJS.ReadableStream, onLimit: () => void): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Promise((done) => {
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      chunks.push(c);
+    });
+    stream.on('limit', onLimit);
+    stream.on('close', () => done(new Uint8Array(Buffer.concat(chunks, size))));
+  });
+}
+
+/** Fails on busboy's count limits and parse errors, each with what was expected. */
+function failOnLimits(bb: busboy.Busboy, fail: (e: HokusaiError) => void): void {
+  bb.on('filesLimit', () => fail(invalid('Expected exactly one file in the multipart body, got more')));
+  bb.on('partsLimit', () => fail(invalid('Expected at most 10 parts in the multipart body, got more')));
+  bb.on('fieldsLimit', () => fail(invalid('Expected at most 8 fields in the multipart body, got more')));
+  bb.on('error', (e: Error) => fail(invalid(`Expected a well-formed multipart/form-data body, got: ${e.message}`)));
+}
+
 function readMultipart(req: Request, maxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
+    let bb: busboy.Busboy;
+    try {
+      bb = multipartParser(req, maxBytes);
+    } catch (e) {
+      reject(e);
+      return;
+    }
     let settled = false;
     const fail = (e: HokusaiError) => {
       if (settled) return;
@@ -72,48 +115,22 @@ function readMultipart(req: Request, maxBytes: number): Promise<Uint8Array> {
       req.resume(); // discard the rest
       reject(e);
     };
-    let bb: busboy.Busboy;
-    try {
-      bb = busboy({
-        headers: req.headers,
-        limits: { fileSize: maxBytes, files: 1, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 32, fieldNameSize: 64 },
-      });
-    } catch (e) {
-      reject(new HokusaiError('INVALID_ARGUMENT', `Expected a well-formed multipart/form-data request, got: ${(e as Error).message}`));
-      return;
-    }
-    let file: Uint8Array | undefined;
-    let pending: Promise<void> | undefined;
+    let file: Promise<Uint8Array> | undefined;
     bb.on('file', (name, stream) => {
       if (name !== 'image') {
         stream.resume();
-        fail(new HokusaiError('INVALID_ARGUMENT', `Expected the image in a multipart field named "image", got a file field ${JSON.stringify(name.slice(0, 64))}`));
+        fail(invalid(`Expected the image in a multipart field named "image", got a file field ${JSON.stringify(name.slice(0, 64))}`));
         return;
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      pending = new Promise((done) => {
-        stream.on('data', (c: Buffer) => {
-          size += c.length;
-          chunks.push(c);
-        });
-        stream.on('limit', () => fail(tooLarge(maxBytes)));
-        stream.on('close', () => {
-          if (!settled) file = new Uint8Array(Buffer.concat(chunks, size));
-          done();
-        });
-      });
+      file = collectPart(stream, () => fail(tooLarge(maxBytes)));
     });
-    bb.on('filesLimit', () => fail(new HokusaiError('INVALID_ARGUMENT', 'Expected exactly one file in the multipart body, got more')));
-    bb.on('partsLimit', () => fail(new HokusaiError('INVALID_ARGUMENT', 'Expected at most 10 parts in the multipart body, got more')));
-    bb.on('fieldsLimit', () => fail(new HokusaiError('INVALID_ARGUMENT', 'Expected at most 8 fields in the multipart body, got more')));
-    bb.on('error', (e: Error) => fail(new HokusaiError('INVALID_ARGUMENT', `Expected a well-formed multipart/form-data body, got: ${e.message}`)));
+    failOnLimits(bb, fail);
     bb.on('close', () => {
-      void (pending ?? Promise.resolve()).then(() => {
+      void (file ?? Promise.resolve(undefined)).then((bytes) => {
         if (settled) return;
         settled = true;
-        if (file === undefined) reject(new HokusaiError('INVALID_ARGUMENT', 'Expected a file field "image" in the multipart body, got none'));
-        else resolve(file);
+        if (bytes === undefined) reject(invalid('Expected a file field "image" in the multipart body, got none'));
+        else resolve(bytes);
       });
     });
     // Count raw bytes too (chunked bodies have no Content-Length): the whole body may not exceed the limit + 64 KiB.

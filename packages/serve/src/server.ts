@@ -47,12 +47,8 @@ function listenError(error: unknown, port: number, host: string): unknown {
   return new HokusaiError('IO', `port ${port} on ${host} ${why}: stop that server, or choose another port: --port ${other} (npm start -- --port ${other})`, { cause: error });
 }
 
-export async function startServer(
-  partial: Partial<ServeOptions> = {},
-  opts: { log?: (line: string) => void } = {},
-): Promise<RunningServer> {
-  const options = resolveServeOptions(partial);
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+/** Metrics, worker pool and style registry of one instance, wired together, in the context the HTTP layer shares. */
+function createContext(options: ServeOptions, log: (line: string) => void): ServerContext {
   const metrics = new ServerMetrics();
   const pool = new InferencePool({
     workers: options.workers,
@@ -75,16 +71,12 @@ export async function startServer(
     log,
     onChange: (styles) => metrics.stylesLoaded.set(styles.length),
   });
-  const context: ServerContext = {
-    options,
-    registry,
-    pool,
-    metrics,
-    state: { startedAt: Date.now(), started: false, shuttingDown: false, inFlight: 0 },
-    log,
-    version: packageVersion(),
-  };
-  const app = createApp(context);
+  const state = { startedAt: Date.now(), started: false, shuttingDown: false, inFlight: 0 };
+  return { options, registry, pool, metrics, state, log, version: packageVersion() };
+}
+
+/** The HTTP server with slowloris protection (header and request timeouts checked every second at most) and bounds. */
+function createHttpServer(app: Express, options: ServeOptions): Server {
   const server = createServer(
     {
       headersTimeout: options.headersTimeoutMs,
@@ -97,6 +89,11 @@ export async function startServer(
   );
   server.maxHeadersCount = 100;
   server.maxRequestsPerSocket = 1000;
+  return server;
+}
+
+/** Listens on --host/--port (a busy port is an IO error saying what to do); resolves to the base URL and port. */
+async function listen(server: Server, options: ServeOptions): Promise<{ url: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: unknown) => reject(listenError(error, options.port, options.host));
     server.once('error', onError);
@@ -107,8 +104,12 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}`;
+  return { url: `http://${host}:${port}`, port };
+}
 
+/** Starts the workers, then the first checkpoint scan; the server is `started` (ready) after both. */
+function startWorkers(context: ServerContext): Promise<void> {
+  const { pool, registry, options, log } = context;
   const ready = (async () => {
     await pool.start();
     log(`inference: ${options.workers} worker(s), engine ${pool.engine}: ${pool.engineDetail}`);
@@ -116,23 +117,40 @@ export async function startServer(
     context.state.started = true;
   })();
   ready.catch((e: unknown) => log(`server failed to start its workers: ${(e as Error).message}`));
+  return ready;
+}
 
+/** Graceful stop (once, however often called): stop accepting, let in-flight requests finish (bounded), stop workers. */
+function shutdownOf(context: ServerContext, server: Server): () => Promise<void> {
+  const { options, state, registry, pool, log } = context;
   let stopping: Promise<void> | undefined;
-  const shutdown = () => {
+  return () => {
     stopping ??= (async () => {
-      context.state.shuttingDown = true;
+      state.shuttingDown = true;
       registry.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const until = Date.now() + options.shutdownTimeoutMs;
-      while (context.state.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
-      if (context.state.inFlight > 0) log(`shutdown: ${context.state.inFlight} request(s) still running after ${options.shutdownTimeoutMs} ms; closing`);
+      while (state.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      if (state.inFlight > 0) log(`shutdown: ${state.inFlight} request(s) still running after ${options.shutdownTimeoutMs} ms; closing`);
       await pool.close(Math.max(0, until - Date.now()));
       server.closeAllConnections();
       await closed;
     })();
     return stopping;
   };
+}
 
-  return { url, port, server, app, context, ready, shutdown };
+export async function startServer(
+  partial: Partial<ServeOptions> = {},
+  opts: { log?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const options = resolveServeOptions(partial);
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const context = createContext(options, log);
+  const app = createApp(context);
+  const server = createHttpServer(app, options);
+  const { url, port } = await listen(server, options);
+  const ready = startWorkers(context);
+  return { url, port, server, app, context, ready, shutdown: shutdownOf(context, server) };
 }
