@@ -50,12 +50,12 @@ function fromEnv<T extends z.ZodType>(env: Env, key: string, field: T, fallback:
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
-/** Builds the schema; defaults read from `env` (process.env unless given), so `--help` shows effective defaults. */
-export function serveOptionsSchema(env: Env = process.env) {
-  const d = <T extends z.ZodType>(key: string, field: T, fallback: z.infer<T>, also: string[] = []) =>
-    fromEnv(env, key, field, fallback, also);
-  const workersDefault = Math.max(1, Math.min(4, availableParallelism()));
-  return z.object({
+/** The default of each field: from the environment (HOKUSAI_<FIELD>, and any other names), else the fallback. */
+type Defaults = <T extends z.ZodType>(key: string, field: T, fallback: z.infer<T>, also?: string[]) => z.infer<T>;
+
+/** Where the server listens and which checkpoints it serves. */
+function listenFields(d: Defaults) {
+  return {
     port: int(0, 65535).default(d('port', int(0, 65535), 8080, ['PORT'])).describe('TCP port (env PORT or HOKUSAI_PORT); 0 picks a free port'),
     host: z
       .string()
@@ -67,6 +67,13 @@ export function serveOptionsSchema(env: Env = process.env) {
       .min(1)
       .default(d('checkpoints', z.string().min(1), 'checkpoints'))
       .describe('directory whose subfolders are checkpoints (folder name = style id, [a-z0-9-]+); polled for changes'),
+  };
+}
+
+/** How inference runs: engine, backend, workers and their queue. */
+function inferenceFields(d: Defaults) {
+  const workersDefault = Math.max(1, Math.min(4, availableParallelism()));
+  return {
     engine: z
       .enum(ENGINES)
       .default(d('engine', z.enum(ENGINES), 'onnx'))
@@ -78,6 +85,12 @@ export function serveOptionsSchema(env: Env = process.env) {
     workers: int(1, 64).default(d('workers', int(1, 64), workersDefault)).describe('inference worker threads (= concurrent inferences)'),
     threadsPerWorker: int(1, 64).default(d('threadsPerWorker', int(1, 64), 1)).describe('onnxruntime intra-op threads per worker'),
     queueSize: int(0, 10_000).default(d('queueSize', int(0, 10_000), 32)).describe('requests waiting for a worker before new ones get 503 + Retry-After'),
+  };
+}
+
+/** What a request may send: body bytes, input pixels, inference size and what happens above it. */
+function inputLimitFields(d: Defaults) {
+  return {
     maxBodyBytes: int(1, 2 ** 31)
       .default(d('maxBodyBytes', int(1, 2 ** 31), 10 * 1024 * 1024))
       .describe('largest request body in bytes (413 above)'),
@@ -93,6 +106,12 @@ export function serveOptionsSchema(env: Env = process.env) {
       .enum(OVERSIZE_POLICIES)
       .default(d('oversize', z.enum(OVERSIZE_POLICIES), 'downscale'))
       .describe('inputs larger than --max-size: downscale (run at max size, upscale the result back) or reject (422)'),
+  };
+}
+
+/** Deadlines of requests, headers, keep-alive and shutdown, and how often checkpoints are polled. */
+function timeoutFields(d: Defaults) {
+  return {
     requestTimeoutMs: int(100, 3_600_000)
       .default(d('requestTimeoutMs', int(100, 3_600_000), 60_000))
       .describe('whole request (upload + inference) deadline in ms; a request still queued at the deadline gets 503'),
@@ -106,6 +125,12 @@ export function serveOptionsSchema(env: Env = process.env) {
     pollMs: int(0, 3_600_000)
       .default(d('pollMs', int(0, 3_600_000), 2_000))
       .describe('how often the checkpoints directory is checked for new or replaced checkpoints (0 = never)'),
+  };
+}
+
+/** HTTP surface: CORS, rate limit, proxies, the web demo. */
+function httpFields(d: Defaults) {
+  return {
     cors: z
       .array(z.string())
       .default(d('cors', z.array(z.string()), []))
@@ -121,12 +146,31 @@ export function serveOptionsSchema(env: Env = process.env) {
       .string()
       .default(d('demoDir', z.string(), DEFAULT_DEMO_DIR))
       .describe('web demo build served at / (packages/web-demo/dist; build it with `npm run build -w packages/web-demo`)'),
+  };
+}
+
+/** Worker warm-up and giving back the memory large images grew. */
+function workerMemoryFields(d: Defaults) {
+  return {
     warmupSize: int(8, 1024).default(d('warmupSize', int(8, 1024), 64)).describe('edge of the image each model runs once on at load'),
     idleReleaseMs: int(0, 3_600_000)
       .default(d('idleReleaseMs', int(0, 3_600_000), 5_000))
       .describe(
         'after this many ms without a request, a worker gives back the memory larger images grew (rebuilds its onnxruntime sessions; about 600 MB per worker after a 1024 px inference); 0 = never',
       ),
+  };
+}
+
+/** Builds the schema; defaults read from `env` (process.env unless given), so `--help` shows effective defaults. */
+export function serveOptionsSchema(env: Env = process.env) {
+  const d: Defaults = (key, field, fallback, also = []) => fromEnv(env, key, field, fallback, also);
+  return z.object({
+    ...listenFields(d),
+    ...inferenceFields(d),
+    ...inputLimitFields(d),
+    ...timeoutFields(d),
+    ...httpFields(d),
+    ...workerMemoryFields(d),
   });
 }
 
