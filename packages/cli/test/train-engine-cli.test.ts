@@ -1,12 +1,13 @@
 // `hokusai train --engine gpu --backend webgpu` on lavapipe (or any Vulkan adapter): a tiny run (half net, 16 px
-// crops, 3 steps, generated photos, real VGG19 from the shared data) writes checkpoints, metrics.jsonl lines with
-// finite losses (the first equal to the tfjs path's, which --engine auto picks on the cpu backend) and a final
-// model whose meta.json records engine 'gpu'; an option the engine does not implement
+// crops, 3 steps, generated photos, real VGG19 from the shared data) writes resumable checkpoints (the tfjs path's
+// format), samples, metrics.jsonl lines with finite losses (the first equal to the tfjs path's, which --engine auto
+// picks on the cpu backend) and a final model whose meta.json records engine 'gpu'; --resume latest continues it on
+// the engine, and a tfjs run's checkpoint resumes on the engine; an option the engine does not implement
 // (--style-blur) is refused with the reason.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { loadCheckpointDir, probeWebGpu } from '@hokusai/node';
@@ -49,11 +50,17 @@ describe.runIf(needs('hokusai train --engine gpu', sharedData(WEIGHTS_FILE), WEB
   beforeAll(useCpu);
   it('trains on the engine: checkpoints, finite metrics, meta.json engine gpu', { timeout: 600_000 }, async () => {
     const out = await tempDir('engine-cli-out');
-    const r = cli([...(await tinyArgs()), '--out', out]);
+    const r = cli([...(await tinyArgs()), '--sample-every', '3', '--sample-size', '24', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('engine: gpu');
-    expect((await listCheckpoints(out, 'meta.json')).map((c) => c.step)).toEqual([2, 3]);
-    expect(await listCheckpoints(out)).toEqual([]); // no trainer state: not resumable
+    expect(r.stderr).toContain('engine: gpu (--engine gpu, on ');
+    expect((await listCheckpoints(out)).map((c) => c.step)).toEqual([2, 3]); // trainer state + Adam: resumable
+    expect(existsSync(join(out, 'samples'))).toBe(true);
+    expect((await readdir(join(out, 'samples'))).filter((f) => f.startsWith('step-3-')).length).toBeGreaterThan(0);
+    // The checkpoints hold the engine's weights: loadable, finite, and changed by the third step.
+    const w2 = await weightsIn(join(out, 'checkpoint-2'));
+    const w3 = await weightsIn(join(out, 'checkpoint-3'));
+    expect(w3.every(Number.isFinite)).toBe(true);
+    expect(w3.some((v, i) => v !== w2[i])).toBe(true);
     const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const steps = lines.filter((l) => typeof l['step'] === 'number' && typeof l['total'] === 'number');
     expect(steps.map((l) => l['step'])).toEqual([1, 2, 3]);
@@ -70,15 +77,16 @@ describe.runIf(needs('hokusai train --engine gpu', sharedData(WEIGHTS_FILE), WEB
     expect(t.stderr).toContain('engine: tfjs (backend cpu (the engine runs with --backend webgpu))');
     const first = JSON.parse((await readFile(join(ref, 'metrics.jsonl'), 'utf8')).trim().split('\n').find((l) => l.includes('"total"'))!) as { total: number };
     expect(Math.abs((steps[0]!['total'] as number) - first.total) / first.total).toBeLessThan(1e-3);
-    // Resuming on the engine is refused (engine checkpoints hold no optimiser state) rather than half done.
-    const resumed = cli(['train', '--out', ref, '--resume', 'latest', '--iterations', '2', '--backend', 'webgpu', '--engine', 'gpu']);
-    expect(resumed.code).not.toBe(0);
-    expect(resumed.stderr).toContain('--engine gpu: --resume: the engine path writes no optimiser state');
-    // The checkpoints hold the engine's weights: loadable, finite, and changed by the third step.
-    const w2 = await weightsIn(join(out, 'checkpoint-2'));
-    const w3 = await weightsIn(join(out, 'checkpoint-3'));
-    expect(w3.every(Number.isFinite)).toBe(true);
-    expect(w3.some((v, i) => v !== w2[i])).toBe(true);
+    // The tfjs run's checkpoint resumes on the engine; the engine run resumes on the engine (exactness: train's
+    // train-engine-run.test.ts).
+    const fromTfjs = cli(['train', '--out', ref, '--resume', 'latest', '--iterations', '2', '--backend', 'webgpu', '--engine', 'gpu']);
+    expect(fromTfjs.code, fromTfjs.stderr).toBe(0);
+    expect(fromTfjs.stderr).toMatch(/resumed from .*checkpoint-1 at step 1/);
+    expect(JSON.parse(await readFile(join(ref, 'final', 'meta.json'), 'utf8'))).toMatchObject({ step: 2, engine: 'gpu' });
+    const more = cli(['train', '--out', out, '--resume', 'latest', '--iterations', '4', '--backend', 'webgpu', '--engine', 'gpu']);
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stderr).toMatch(/resumed from .*checkpoint-3 at step 3/);
+    expect((await listCheckpoints(out)).map((c) => c.step)).toEqual([3, 4]);
   });
 
   it('stops with DIVERGED before a non-finite loss reaches a checkpoint', { timeout: 300_000 }, async () => {

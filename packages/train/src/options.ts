@@ -69,10 +69,8 @@ export const trainSchema = z.object({
   backend: backendOption,
   engine: z
     .enum(['auto', 'gpu', 'tfjs'])
-    // tfjs by default until engine runs can be resumed (their checkpoints hold no Adam moments yet): an overnight
-    // run on --backend webgpu keeps --resume, samples and validation unless the user asks for the engine.
-    .default('tfjs')
-    .describe('training step: gpu = Hokusai\'s WebGPU engine (needs --backend webgpu; about 12x faster, cannot be resumed yet), tfjs = the tfjs graph, auto = the engine when the backend is webgpu and the options allow it'),
+    .default('auto')
+    .describe("training step: gpu = Hokusai's WebGPU engine (needs --backend webgpu; about 12x faster than tfjs on a GPU), tfjs = the tfjs graph, auto = the engine on a hardware WebGPU adapter when the backend is webgpu and the options allow it, else tfjs"),
   checkpointEvery: z.number().int().min(1).default(1000).describe('write a checkpoint every N steps'),
   keep: z.number().int().min(1).default(3).describe('checkpoints to keep'),
   sampleEvery: z.number().int().min(0).default(500).describe('stylise the sample images every N steps (0 = never)'),

@@ -173,6 +173,16 @@ export class Trainer {
     this.guard = new DivergenceGuard(config.divergence);
   }
 
+  /** Seconds trained before this process (from the checkpoint `restore` read; 0 for a new run). */
+  get elapsedS(): number {
+    return this.elapsedBefore;
+  }
+
+  /** Records the losses of a step taken outside `trainStep` (the WebGPU engine's): the next checkpoint carries them. */
+  noteLosses(l: StepLosses): void {
+    this.lastLosses = l;
+  }
+
   /** Learning rate used at `step` (decay and any rollback reductions applied). */
   learningRate(step: number): number {
     return (this.config.lr * this.lrScale) / (1 + this.config.lrDecay * step);
@@ -381,8 +391,9 @@ export class Trainer {
     return dir;
   }
 
+  /** The last step's losses for meta.json: the finite ones (the engine reports no lattice figure: NaN). */
   private lossRecord(): Record<string, number> {
-    return this.lastLosses ? { ...this.lastLosses } : {};
+    return Object.fromEntries(Object.entries(this.lastLosses ?? {}).filter(([, v]) => Number.isFinite(v)));
   }
 
   /**

@@ -31,9 +31,10 @@ import {
   resolveResume,
   readJson,
   writeText,
-  chooseEngine,
+  selectEngine,
   runEngineTraining,
 } from '@hokusai/train';
+import { requestEngineDevice, type EngineLossSettings } from '@hokusai/engine';
 import { checkStyleFits } from '@hokusai/optimize';
 
 /** Images larger than this are refused before decoding (the same default as `hokusai stylize`). */
@@ -166,62 +167,9 @@ async function provenance(
   };
 }
 
-/**
- * Whether this run trains on the engine (`--engine`): `gpu` refuses what the engine cannot do, `auto` falls back to
- * tfjs with one line saying why.
- */
-function pickEngine(options: TrainOptions, backend: string, resuming: boolean, log: (line: string) => void): boolean {
-  const choice = chooseEngine(options.engine, backend, options);
-  const extra =
-    options.stabilityWeight > 0 ? `--stability-weight ${options.stabilityWeight} is not implemented by the engine`
-    : options.inputNoise > 0 ? `--input-noise ${options.inputNoise} is not implemented by the engine`
-    : resuming ? '--resume: the engine path writes no optimiser state to resume from (resume with --engine tfjs from a tfjs run)'
-    : null;
-  const reason = !choice.engine ? choice.reason : extra;
-  if (options.engine === 'gpu') {
-    if (reason !== null) throw new InvalidArgumentError(`--engine gpu: ${reason}; use --engine tfjs (or auto)`);
-    if (backend !== 'webgpu') throw new HokusaiError('BACKEND_UNAVAILABLE', `--engine gpu: expected --backend webgpu (the engine runs on Dawn's WebGPU), got backend ${backend}`);
-    log('engine: gpu (--engine gpu)');
-    return true;
-  }
-  if (options.engine === 'auto') log(`engine: ${reason === null && choice.engine ? 'gpu (backend webgpu and the options are supported)' : `tfjs (${reason ?? choice.reason})`}`);
-  return options.engine === 'auto' && choice.engine && reason === null;
-}
-
-/** The engine path of runTrain: style targets from the tfjs loss, then runEngineTraining; meta.json records engine 'gpu'. */
-async function trainOnEngine(a: {
-  options: TrainOptions;
-  ctx: CommandContext;
-  net: TransformerNet;
-  loss: PerceptualLoss;
-  vggWeights: VggWeights;
-  data: TrainingData;
-  io: TrainerIO;
-  iterations: number;
-  name: string;
-  netConfig: NetConfig;
-}): Promise<void> {
-  const { options, ctx } = a;
-  const styleTargets = new Map<string, Float32Array>();
-  for (const [k, t] of a.loss.styleTargets ?? []) styleTargets.set(k, Float32Array.from(await t.data()));
-  try {
-    await writeText(join(options.out, 'config.json'), JSON.stringify({ ...options, resume: undefined, iterations: a.iterations }, null, 2) + '\n');
-    ctx.log(`training ${a.name} on the engine: ${a.iterations} steps of ${options.batchSize}×${options.imageSize}², out ${options.out}`);
-    const progress = createProgress({ total: a.iterations, initial: 0, label: 'train', unit: 'steps', fields: {}, log: ctx.log });
-    const result = await runEngineTraining(a.net, a.vggWeights, a.data, a.io, {
-      out: options.out, iterations: a.iterations, batchSize: options.batchSize, imageSize: options.imageSize, lr: options.lr,
-      lrDecay: options.lrDecay, checkpointEvery: options.checkpointEvery, keep: options.keep, logEvery: options.logEvery, prefetch: options.prefetch, netConfig: a.netConfig,
-      loss: { contentLayers: options.contentLayers, styleLayers: options.styleLayers, contentWeight: options.contentWeight, styleWeight: options.styleWeight, tvWeight: options.tvWeight },
-      styleTargets,
-    }, { signal: ctx.signal, log: ctx.log, onProgress: (step) => progress.update(step, {}) }).finally(() => progress.stop());
-    if (result.interrupted) throw new HokusaiError('INTERRUPTED', `interrupted at step ${result.step}: checkpoint written (engine runs cannot be resumed yet)`);
-    const rel = relative(process.cwd(), resolve(result.finalDir!)) || result.finalDir!;
-    ctx.log(`done: ${result.step} steps, loss ${result.firstLoss?.toPrecision(4)} → ${result.lastLoss?.toPrecision(4)}\nmodel: ${rel}`);
-    ctx.out(`${rel}\n`);
-  } finally {
-    a.loss.dispose();
-    a.net.dispose();
-  }
+/** The engine's WebGPU device on navigator.gpu (Dawn, installed by the webgpu backend), or why there is none. */
+function requestDevice(): ReturnType<typeof requestEngineDevice> {
+  return requestEngineDevice((globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
 }
 
 export async function runTrain(input: TrainOptions, ctx: CommandContext, given: ReadonlySet<string> = offDefault(input)): Promise<void> {
@@ -250,7 +198,8 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
   // before the heavy work.
   const backend = await initBackend(options.backend, ctx.log);
   ctx.log(`backend: ${backend.name} (${backend.reason})`);
-  const useEngine = pickEngine(options, backend.name, resumed.dir !== null, ctx.log);
+  const engine = await selectEngine(options.engine, backend.name, options, requestDevice);
+  ctx.log(engine.line);
   const baseConfig = options.width === 'half' ? HALF_NET : FULL_NET;
   const netConfig: NetConfig = options.inputNoise > 0 ? { ...baseConfig, inputNoise: options.inputNoise } as NetConfig : baseConfig;
   // The style images, at --style-size: their Gram targets take one forward pass of the loss network over each
@@ -312,6 +261,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
     training,
     ...(await provenance(resumed.dir, init)),
     toolVersion: TOOL_VERSION,
+    ...(engine.device ? { engine: 'gpu' } : {}),
   };
   const io: TrainerIO = {
     async saveCheckpoint(dir, m, extra) {
@@ -323,10 +273,6 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
       await writeImage(path, { data: image.data, width: image.width, height: image.height }, { format: 'jpeg', quality: 90 });
     },
   };
-  if (useEngine) {
-    await trainOnEngine({ options, ctx, net, loss, vggWeights, data, io, iterations, name, netConfig });
-    return;
-  }
   const trainer = new Trainer(
     net,
     loss,
@@ -361,7 +307,7 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
     ctx.log(
       `training ${name}: ${net.parameterCount().toLocaleString('en')} parameters (${options.width}), ${trainFiles.length} images` +
         `${validationFiles.length ? ` + ${validationFiles.length} held out` : ''}, ${iterations} steps of ${options.batchSize}×${options.imageSize}² ` +
-        `(micro-batches of ${microBatch}), ${options.lossNet} loss, out ${options.out}`,
+        `${engine.device ? 'on the engine' : `(micro-batches of ${microBatch})`}, ${options.lossNet} loss, out ${options.out}`,
     );
     const progress = createProgress({
       total: iterations,
@@ -373,13 +319,17 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
     });
     let result;
     try {
-      result = await trainer.run({
-        signal: ctx.signal,
-        validation,
-        samples,
-        onProgress: (step, l, ips) =>
-          progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, lattice: Math.round(l.lattice * 100) / 100, ...(l.stability === undefined ? {} : { stability: l.stability }), 'img/s': Math.round(ips * 100) / 100 }),
-      });
+      result = engine.device
+        ? await runEngineTraining(trainer, vggWeights, data, { netConfig, loss: engineLoss(options), styleTargets: await styleTargetsOf(loss) }, {
+          signal: ctx.signal, log: ctx.log, validation, samples, device: engine.device, onProgress: (step) => progress.update(step, {}),
+        })
+        : await trainer.run({
+          signal: ctx.signal,
+          validation,
+          samples,
+          onProgress: (step, l, ips) =>
+            progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, lattice: Math.round(l.lattice * 100) / 100, ...(l.stability === undefined ? {} : { stability: l.stability }), 'img/s': Math.round(ips * 100) / 100 }),
+        });
     } finally {
       progress.stop();
     }
@@ -401,10 +351,23 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
     );
     ctx.out(`${rel}\n`);
   } finally {
+    engine.device?.device.destroy();
     trainer.dispose();
     loss.dispose();
     net.dispose();
   }
+}
+
+/** The loss settings the engine implements (engineSupport refused the others). */
+function engineLoss(o: TrainOptions): EngineLossSettings {
+  return { contentLayers: o.contentLayers, styleLayers: o.styleLayers, contentWeight: o.contentWeight, styleWeight: o.styleWeight, tvWeight: o.tvWeight };
+}
+
+/** The Gram targets the tfjs loss computed from the style image(s), as the engine takes them. */
+async function styleTargetsOf(loss: PerceptualLoss): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of loss.styleTargets ?? []) out.set(k, Float32Array.from(await t.data()));
+  return out;
 }
 
 export const trainCommand = defineCommand({
