@@ -150,12 +150,12 @@ export function sniffImageSize(bytes: Uint8Array, label = 'image'): ImageHeader 
 
 /** TOO_MANY_PIXELS (422) when the header's size exceeds `maxPixels`. */
 export function checkPixelLimit(header: ImageHeader, maxPixels: number, label: string): void {
-  const { width, height } = header;
+  const { format, width, height } = header;
   const pixels = width * height;
   if (pixels <= maxPixels) return;
   throw new ImageError(
     'TOO_MANY_PIXELS',
-    `${label}: ${width}×${height} = ${pixels.toLocaleString('en-US')} pixels, more than the limit of ${maxPixels.toLocaleString('en-US')}`,
+    `${label}: expected at most ${maxPixels} pixels, got a ${format.toUpperCase()} of ${width}×${height} = ${pixels} pixels`,
     { details: { width, height, maxPixels } },
   );
 }
