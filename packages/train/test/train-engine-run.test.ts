@@ -2,7 +2,8 @@
 // and a VGG19 with random weights to relu1_2 (the tfjs side runs on cpu): checkpoints hold the Trainer's state and
 // Adam's moments, so N engine steps + --resume M engine steps land where N+M steps in one go land; a tfjs-path
 // checkpoint resumes on the engine and an engine checkpoint on the tfjs path; samples and the validation loss are
-// written at their steps; a device lost mid-run stops with BACKEND_UNAVAILABLE and the last checkpoint intact.
+// written at their steps; a size beyond the device's limits fails with OUT_OF_MEMORY before training; a device lost
+// mid-run stops with BACKEND_UNAVAILABLE and the last checkpoint intact.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
@@ -154,6 +155,21 @@ describe.runIf(needs('the engine trainer', WEBGPU))('training on the engine', ()
     expect(val.map((l) => l['step'])).toEqual([2, 4]);
     // The validation loss is the tfjs loss of the engine's weights at that step.
     expect(val[1]!['validation']).toBeCloseTo(await t.validationLoss([held]), 3);
+  });
+
+  it('a size whose buffers exceed the device limits fails with OUT_OF_MEMORY before training, naming what fits', { timeout: 120_000 }, async () => {
+    // A device with WebGPU's default limits (maxStorageBufferBindingSize 128 MiB): 1024² batch 2 needs a 512 MiB
+    // VGG activation. The check runs on the plan, so nothing is allocated and no batch is decoded.
+    const out = await tempDir('engine-oom');
+    const t = trainer(out, { imageSize: 1024 });
+    const gpu = (globalThis as unknown as { navigator: { gpu: GPU } }).navigator.gpu;
+    const adapter = (await gpu.requestAdapter())!;
+    const device = await adapter.requestDevice();
+    const dev = { device, adapter: { description: 'default limits', software: true }, gpu };
+    const error = await onEngine(t, { device: dev }).then(() => null, (e: unknown) => e);
+    expect((error as HokusaiError).code).toBe('OUT_OF_MEMORY');
+    expect((error as Error).message).toMatch(/1024×1024, batch 2 .*binds at most 128\.0 MiB; the largest that fits is --image-size \d+ at batch 2/);
+    expect((await listCheckpoints(out)).length).toBe(0);
   });
 
   it('a device lost mid-run stops with BACKEND_UNAVAILABLE, the last checkpoint intact', { timeout: 300_000 }, async () => {
