@@ -12,7 +12,7 @@ import { HokusaiError } from '@hokusai/errors';
 import { allCommands } from './commands/index.ts';
 import { buildProgram } from './cli-program.ts';
 import type { CommandContext } from './command.ts';
-import { TOOL_VERSION } from './version.ts';
+import { TOOL_VERSION } from './command-setup.ts';
 
 /** Writes to a stream and resolves once the data has been handed to the OS (so exiting does not cut it off). */
 function flush(stream: NodeJS.WriteStream): Promise<void> {

@@ -65,55 +65,63 @@ function fieldText(fields: ProgressFields): string {
 export function createProgress(opts: ProgressOptions): Progress {
   const total = opts.total && opts.total > 0 ? opts.total : 0;
   const useBar = opts.tty ?? Boolean(process.stderr.isTTY);
+  return useBar ? barProgress(opts, total) : lineProgress(opts, total);
+}
+
+/** The bar's line: label, bar and percentage, count, ETA and the fields. */
+function barFormat(label: string, total: number): cliProgress.GenericFormatter {
+  return (options, params, payload: { fieldsText?: string }) => {
+    const size = options.barsize ?? 30;
+    const done = total > 0 ? Math.round(params.progress * size) : 0;
+    const barText = total > 0 ? `${'█'.repeat(done)}${'░'.repeat(size - done)} ${Math.floor(params.progress * 100)}%` : '';
+    const eta = total > 0 && params.value > 0 ? ` | ETA ${formatDuration(params.eta)}` : '';
+    const count = total > 0 ? `${params.value}/${params.total}` : `${params.value}`;
+    const extra = payload.fieldsText ? ` | ${payload.fieldsText}` : '';
+    return `${label} ${barText} ${count}${eta}${extra}`;
+  };
+}
+
+/** The Progress contract over one way of showing it: `show` on each update (fields merged), `finish` once on stop. */
+function tracker(opts: ProgressOptions, show: (value: number, fields: ProgressFields) => void, finish: (value: number, fields: ProgressFields) => void): Progress {
   let fields: ProgressFields = { ...(opts.fields ?? {}) };
-  const initial = opts.initial ?? 0;
-  let value = initial;
+  let value = opts.initial ?? 0;
   let stopped = false;
+  return {
+    update(v, f) {
+      if (stopped) return;
+      value = v;
+      if (f) fields = { ...fields, ...f };
+      show(value, fields);
+    },
+    increment(by = 1, f) {
+      this.update(value + by, f);
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      finish(value, fields);
+    },
+  };
+}
 
-  if (useBar) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: (options, params, payload: { fieldsText?: string }) => {
-          const size = options.barsize ?? 30;
-          const done = total > 0 ? Math.round(params.progress * size) : 0;
-          const barText = total > 0 ? `${'█'.repeat(done)}${'░'.repeat(size - done)} ${Math.floor(params.progress * 100)}%` : '';
-          const eta = total > 0 && params.value > 0 ? ` | ETA ${formatDuration(params.eta)}` : '';
-          const count = total > 0 ? `${params.value}/${params.total}` : `${params.value}`;
-          const extra = payload.fieldsText ? ` | ${payload.fieldsText}` : '';
-          return `${opts.label} ${barText} ${count}${eta}${extra}`;
-        },
-        stream: opts.stream ?? process.stderr,
-        hideCursor: true,
-        clearOnComplete: false,
-        etaBuffer: 50,
-        fps: 5,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(total || 1, initial, { fieldsText: fieldText(fields) });
-    return {
-      update(v, f) {
-        if (stopped) return;
-        value = v;
-        if (f) fields = { ...fields, ...f };
-        bar.update(v, { fieldsText: fieldText(fields) });
-      },
-      increment(by = 1, f) {
-        this.update(value + by, f);
-      },
-      stop() {
-        if (stopped) return;
-        stopped = true;
-        bar.stop();
-      },
-    };
-  }
+/** A terminal: a cli-progress bar redrawn in place. */
+function barProgress(opts: ProgressOptions, total: number): Progress {
+  const bar = new cliProgress.SingleBar(
+    { format: barFormat(opts.label, total), stream: opts.stream ?? process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50, fps: 5 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total || 1, opts.initial ?? 0, { fieldsText: fieldText(opts.fields ?? {}) });
+  return tracker(opts, (v, f) => bar.update(v, { fieldsText: fieldText(f) }), () => bar.stop());
+}
 
+/** Logs and CI: a plain line at most every intervalSeconds, and a final one with the time taken. */
+function lineProgress(opts: ProgressOptions, total: number): Progress {
+  const initial = opts.initial ?? 0;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const intervalMs = (opts.intervalSeconds ?? 5) * 1000;
   const start = Date.now();
   let lastLine = 0;
-  const line = (final: boolean): string => {
+  const line = (value: number, fields: ProgressFields, final: boolean): string => {
     const elapsed = (Date.now() - start) / 1000;
     const unit = opts.unit ? ` ${opts.unit}` : '';
     let text = `${opts.label}: ${value}${total > 0 ? `/${total}` : ''}${unit}`;
@@ -123,24 +131,11 @@ export function createProgress(opts: ProgressOptions): Progress {
     const f = fieldText(fields);
     return f ? `${text} | ${f}` : text;
   };
-  return {
-    update(v, f) {
-      if (stopped) return;
-      value = v;
-      if (f) fields = { ...fields, ...f };
-      const now = Date.now();
-      if (now - lastLine >= intervalMs) {
-        lastLine = now;
-        log(line(false));
-      }
-    },
-    increment(by = 1, f) {
-      this.update(value + by, f);
-    },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      log(line(true));
-    },
+  const show = (value: number, fields: ProgressFields): void => {
+    const now = Date.now();
+    if (now - lastLine < intervalMs) return;
+    lastLine = now;
+    log(line(value, fields, false));
   };
+  return tracker(opts, show, (value, fields) => log(line(value, fields, true)));
 }

@@ -12,10 +12,11 @@ import {
   equalLayerWeights,
   PerceptualLoss,
   type LossNetName,
+  type VggWeights,
 } from '@hokusai/losses';
-import { initBackend, loadLossWeights, readImage, rgbToTensor } from '@hokusai/node';
+import { initBackend, readImage, rgbToTensor, type RgbImage } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
-import { checkStyleFits } from '@hokusai/optimize';
+import { loadLossNetwork, readStyles, setStyleTargets } from '../command-setup.ts';
 import { backendOption, cacheDirOption, lossNetOption, poolingOption, weightsOption } from '@hokusai/train';
 
 export const evalSchema = z.object({
@@ -62,37 +63,35 @@ function resizeTo(t: tf.Tensor3D, h: number, w: number): tf.Tensor3D {
   return tf.tidy(() => tf.squeeze(tf.image.resizeBilinear(tf.expandDims(t, 0) as tf.Tensor4D, [h, w], true), [0]) as tf.Tensor3D);
 }
 
-export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<EvalResult> {
+/** The flags that exclude each other, checked before anything is read. */
+function checkEvalOptions(opts: EvalOptions): void {
   if (opts.styleBlend && opts.styleBlend.length !== opts.style.length) {
     throw new InvalidArgumentError(`--style-blend: expected one weight per --style image (${opts.style.length}), got ${opts.styleBlend.length}`);
   }
   if (opts.styleSize !== undefined && opts.styleScale !== 1) {
     throw new InvalidArgumentError(`--style-size and --style-scale: expected one of them, got both (${opts.styleSize}, ${opts.styleScale})`);
   }
-  const styleSize = opts.styleSize;
-  const backend = await initBackend(opts.backend, ctx.log);
-  const [contentImg, outImg, ...styleImgs] = await Promise.all([
-    readImage(opts.content, { label: `--content ${opts.content}` }),
-    readImage(opts.image, { label: `--image ${opts.image}` }),
-    // With --style-size resized exactly as the trainer resizes its style images.
-    ...opts.style.map((s) => readImage(s, { label: `--style ${s}`, ...(styleSize === undefined ? {} : { longEdge: styleSize }) })),
-  ]);
-  opts.style.forEach((file, i) =>
-    checkStyleFits({ file, image: styleImgs[i]!, styleSize, lossNet: opts.lossNet, styleLayers: opts.styleLayers, backend: backend.name }),
-  );
-  let h = contentImg!.height;
-  let w = contentImg!.width;
+}
+
+/** The size both images are compared at: --size's long edge, else the content's own (which --image must have). */
+function evalSize(opts: EvalOptions, content: RgbImage, image: RgbImage): { h: number; w: number } {
+  let h = content.height;
+  let w = content.width;
   if (opts.size) {
     const scale = opts.size / Math.max(h, w);
     h = Math.max(1, Math.round(h * scale));
     w = Math.max(1, Math.round(w * scale));
-  } else if (outImg!.width !== w || outImg!.height !== h) {
+  } else if (image.width !== w || image.height !== h) {
     throw new InvalidArgumentError(
-      `--image: expected the size of --content (${w}×${h}), got ${outImg!.width}×${outImg!.height}; pass --size N to resize both`,
+      `--image: expected the size of --content (${w}×${h}), got ${image.width}×${image.height}; pass --size N to resize both`,
     );
   }
-  const weights = await loadLossWeights({ lossNet: opts.lossNet, weights: opts.weights, cacheDir: opts.cacheDir, log: ctx.log });
-  const loss = PerceptualLoss.fromWeights(weights, {
+  return { h, w };
+}
+
+/** The loss network with every term at weight 1 (the losses are reported unweighted). */
+function unweightedLoss(opts: EvalOptions, weights: VggWeights): PerceptualLoss {
+  return PerceptualLoss.fromWeights(weights, {
     contentLayers: equalLayerWeights(opts.contentLayers),
     styleLayers: equalLayerWeights(opts.styleLayers),
     contentWeight: 1,
@@ -101,27 +100,63 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
     pooling: opts.pooling,
     styleScale: opts.styleScale,
   });
+}
+
+type EvalValues = Pick<EvalResult, 'content' | 'style' | 'tv' | 'lattice'>;
+
+/** The per-layer losses of `image` against `content` (both resized to h×w), read back asynchronously (webgpu in Node has no dataSync). */
+async function measure(loss: PerceptualLoss, content: RgbImage, image: RgbImage, h: number, w: number): Promise<EvalValues> {
   const tensors: tf.Tensor[] = [];
   try {
-    const styles = styleImgs.map((img, i) => {
-      const t = rgbToTensor(img!);
-      tensors.push(t);
-      return { image: t, weight: opts.styleBlend?.[i] ?? 1 };
-    });
-    loss.setStyle(styles);
-    const c0 = rgbToTensor(contentImg!);
-    const o0 = rgbToTensor(outImg!);
+    const c0 = rgbToTensor(content);
+    const o0 = rgbToTensor(image);
     tensors.push(c0, o0);
     const c = resizeTo(c0, h, w);
     const o = resizeTo(o0, h, w);
     tensors.push(c, o);
-    // Read back asynchronously: webgpu in Node has no synchronous downloads (dataSync).
     const r = tf.tidy(() => loss.compute(tf.expandDims(o, 0) as tf.Tensor4D, tf.expandDims(c, 0) as tf.Tensor4D));
-    const scalars = [...Object.values(r.content), ...Object.values(r.style), r.tv, r.lattice, r.total, ...Object.values(r.weighted)];
-    tensors.push(...scalars);
+    tensors.push(...Object.values(r.content), ...Object.values(r.style), r.tv, r.lattice, r.total, ...Object.values(r.weighted));
     const read = async (rec: Record<string, tf.Scalar>) =>
       Object.fromEntries(await Promise.all(Object.entries(rec).map(async ([k, v]) => [k, (await v.data())[0]!] as const)));
-    const values = { content: await read(r.content), style: await read(r.style), tv: (await r.tv.data())[0]!, lattice: (await r.lattice.data())[0]! };
+    return { content: await read(r.content), style: await read(r.style), tv: (await r.tv.data())[0]!, lattice: (await r.lattice.data())[0]! };
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
+/** The result as --json or as the aligned text table. */
+function printEval(result: EvalResult, json: boolean, ctx: CommandContext): void {
+  if (json) {
+    ctx.out(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const fmt = (v: number) => (v === 0 ? '0' : v.toExponential(4));
+  const lines = [`${result.lossNet} at ${result.width}×${result.height} (unweighted losses)`];
+  for (const [k, v] of Object.entries(result.content)) lines.push(`content ${k.padEnd(8)} ${fmt(v)}`);
+  for (const [k, v] of Object.entries(result.style)) lines.push(`style   ${k.padEnd(8)} ${fmt(v)}`);
+  lines.push(`tv               ${fmt(result.tv)}`);
+  lines.push(`lattice          ${fmt(result.lattice)} (period-4 pattern: photos ~0.4, a visible checkerboard > 3)`);
+  ctx.out(`${lines.join('\n')}\n`);
+}
+
+export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<EvalResult> {
+  checkEvalOptions(opts);
+  const backend = await initBackend(opts.backend, ctx.log);
+  const [contentImg, outImg] = await Promise.all([
+    readImage(opts.content, { label: `--content ${opts.content}` }),
+    readImage(opts.image, { label: `--image ${opts.image}` }),
+  ]);
+  // With --style-size resized exactly as the trainer resizes its style images.
+  const styles = await readStyles(opts.style, {
+    blend: opts.styleBlend,
+    longEdge: opts.styleSize,
+    fits: { lossNet: opts.lossNet, styleLayers: opts.styleLayers, backend: backend.name },
+  });
+  const { h, w } = evalSize(opts, contentImg, outImg);
+  const { weights } = await loadLossNetwork(opts, { log: ctx.log });
+  const loss = unweightedLoss(opts, weights);
+  try {
+    setStyleTargets(loss, styles);
     const result: EvalResult = {
       lossNet: opts.lossNet,
       weightsSha256: weights.sha256 ?? null,
@@ -129,22 +164,11 @@ export async function runEval(opts: EvalOptions, ctx: CommandContext): Promise<E
       width: w,
       height: h,
       backend: backend.name,
-      ...values,
+      ...(await measure(loss, contentImg, outImg, h, w)),
     };
-    if (opts.json) {
-      ctx.out(`${JSON.stringify(result, null, 2)}\n`);
-    } else {
-      const fmt = (v: number) => (v === 0 ? '0' : v.toExponential(4));
-      const lines = [`${opts.lossNet} at ${w}×${h} (unweighted losses)`];
-      for (const [k, v] of Object.entries(result.content)) lines.push(`content ${k.padEnd(8)} ${fmt(v)}`);
-      for (const [k, v] of Object.entries(result.style)) lines.push(`style   ${k.padEnd(8)} ${fmt(v)}`);
-      lines.push(`tv               ${fmt(result.tv)}`);
-      lines.push(`lattice          ${fmt(result.lattice)} (period-4 pattern: photos ~0.4, a visible checkerboard > 3)`);
-      ctx.out(`${lines.join('\n')}\n`);
-    }
+    printEval(result, opts.json, ctx);
     return result;
   } finally {
-    tf.dispose(tensors);
     loss.dispose();
   }
 }

@@ -12,7 +12,7 @@ import { defaultCheckpointMeta, importMl5, serializeCheckpoint } from '@hokusai/
 import { HokusaiError, InvalidArgumentError, NotFoundError, WeightsError } from '@hokusai/errors';
 import { initBackend, saveCheckpointDir } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
-import { TOOL_VERSION } from '../version.ts';
+import { TOOL_VERSION } from '../command-setup.ts';
 
 export const importMl5Schema = z.object({
   dir: z.string().min(1).describe('folder with manifest.json and the Variable… files'),

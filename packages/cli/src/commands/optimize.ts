@@ -6,16 +6,15 @@
  * result with a sidecar `O.json`, or, with `--sweep`, every grid point and a labelled contact sheet.
  * Documentation: docs/optimize.md.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { HokusaiError, InvalidArgumentError, NotFoundError } from '@hokusai/errors';
-import { lossOptionsOf, readKerasVggH5, type VggWeights } from '@hokusai/losses';
+import { HokusaiError, InvalidArgumentError } from '@hokusai/errors';
+import { lossOptionsOf, type VggWeights } from '@hokusai/losses';
 import * as hokusaiNode from '@hokusai/node';
 import { initBackend, probeImage, readImage, writeFileAtomic, writeImage, type RgbImage } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
+import { fileSha256, loadLossNetwork, readStyles, TOOL_VERSION } from '../command-setup.ts';
 import { backendOption, cacheDirOption, latticeWeightOption, poolingOption, styleBlurOption, weightsOption } from '@hokusai/train';
 import { createProgress } from '../progress.ts';
 import {
@@ -144,36 +143,6 @@ export function checkMemory(o: OptimizeOptions, content: { width: number; height
   );
 }
 
-async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
-
-async function toolVersion(): Promise<string> {
-  try {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-async function loadWeights(o: OptimizeOptions): Promise<VggWeights> {
-  const loader = (hokusaiNode as Record<string, unknown>).loadLossWeights as
-    | ((opts: { lossNet: 'vgg16' | 'vgg19'; weights?: string; cacheDir: string }) => Promise<VggWeights>)
-    | undefined;
-  if (loader) return loader({ lossNet: o.lossNet, ...(o.weights ? { weights: o.weights } : {}), cacheDir: o.cacheDir });
-  if (!o.weights) {
-    throw new NotFoundError(`--weights: expected a Keras notop .h5 file for ${o.lossNet} (no weights cache in this build), got none`);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(o.weights));
-  } catch (cause) {
-    throw new NotFoundError(`--weights: expected a readable .h5 file, cannot read "${o.weights}" (${(cause as Error).message})`, { cause });
-  }
-  return readKerasVggH5(bytes, o.lossNet);
-}
-
 function withSuffix(path: string, suffix: string, ext?: string): string {
   const e = extname(path);
   return join(dirname(path), `${basename(path, e)}${suffix}${ext ?? e}`);
@@ -245,8 +214,8 @@ async function sidecar(o: OptimizeOptions, inputs: PreparedInputs, result: Optim
       options: o,
       settings: settingsFrom(o),
       inputs: {
-        content: { path: o.content, sha256: await sha256File(o.content), width: inputs.content.width, height: inputs.content.height },
-        styles: await Promise.all(inputs.styles.map(async (s) => ({ path: s.path, sha256: await sha256File(s.path), weight: s.weight, width: s.image.width, height: s.image.height }))),
+        content: { path: o.content, sha256: await fileSha256(o.content), width: inputs.content.width, height: inputs.content.height },
+        styles: await Promise.all(inputs.styles.map(async (s) => ({ path: s.path, sha256: await fileSha256(s.path), weight: s.weight, width: s.image.width, height: s.image.height }))),
         weights: o.weights ?? null,
       },
       output: { width: result.image.width, height: result.image.height },
@@ -255,7 +224,7 @@ async function sidecar(o: OptimizeOptions, inputs: PreparedInputs, result: Optim
       seconds: result.seconds,
       interrupted: extra.interrupted ?? false,
       backend: inputs.backend,
-      versions: { hokusai: await toolVersion(), tfjsCore: tf.version_core, node: process.versions.node },
+      versions: { hokusai: TOOL_VERSION, tfjsCore: tf.version_core, node: process.versions.node },
       ...extra,
     },
     null,
@@ -263,8 +232,14 @@ async function sidecar(o: OptimizeOptions, inputs: PreparedInputs, result: Optim
   )}\n`;
 }
 
-export async function runOptimize(o: OptimizeOptions, ctx: CommandContext): Promise<void> {
-  // 1. Cheap checks: images readable and supported, blend weights, sweep syntax, layers, output format.
+/** One run of a sweep (or the single run): its label and fully parsed options. */
+interface PlannedRun {
+  label: string;
+  options: OptimizeOptions;
+}
+
+/** Cheap checks before anything heavy: images readable and supported, blend weights, output format, sweep syntax, layers. */
+async function planRuns(o: OptimizeOptions): Promise<{ contentHeader: { width: number; height: number }; runs: PlannedRun[] }> {
   const contentHeader = await probeImage(o.content, { label: `--content ${o.content}` });
   for (const s of o.style) await probeImage(s, { label: `--style ${s}` });
   if (o.styleBlend.length > 0 && o.styleBlend.length !== o.style.length) {
@@ -276,50 +251,54 @@ export async function runOptimize(o: OptimizeOptions, ctx: CommandContext): Prom
   if (!hokusaiNode.formatFromPath(o.out)) {
     throw new InvalidArgumentError(`--out: expected a file ending in .png, .jpg, .jpeg or .webp, got "${o.out}"`);
   }
-  const runs = o.sweep.length > 0 ? expandSweeps(parseSweeps(o.sweep, optimizeSchema, SWEEPABLE)) : [{ overrides: {}, label: '' }];
-  const runOptions = runs.map((r) => ({ label: r.label, options: optimizeSchema.parse({ ...o, ...r.overrides, sweep: [] }) }));
-  for (const r of runOptions) deepestLayer(r.options.lossNet, [...Object.keys(r.options.contentLayers), ...Object.keys(r.options.styleLayers)]);
+  const grid = o.sweep.length > 0 ? expandSweeps(parseSweeps(o.sweep, optimizeSchema, SWEEPABLE)) : [{ overrides: {}, label: '' }];
+  const runs = grid.map((r) => ({ label: r.label, options: optimizeSchema.parse({ ...o, ...r.overrides, sweep: [] }) }));
+  for (const r of runs) deepestLayer(r.options.lossNet, [...Object.keys(r.options.contentLayers), ...Object.keys(r.options.styleLayers)]);
+  return { contentHeader, runs };
+}
 
-  // 2. Backend, then memory for the largest run, before loading weights and decoding images.
-  const backend = await initBackend(o.backend, ctx.log);
-  const budget = memoryBudget(backend.name);
-  for (const r of runOptions) checkMemory(r.options, contentHeader, budget);
-
-  // 3. Heavy: weights and images.
-  const weights = await loadWeights(o);
-  // Decoded straight to the largest size any run needs (lanczos3 in sharp; never upscaled).
-  const plans = runOptions.map((r) => planLevels({ contentWidth: contentHeader.width, contentHeight: contentHeader.height, size: r.options.size, scales: r.options.scales, styleScale: r.options.styleScale, styleSize: r.options.styleSize, iterations: r.options.iterations }));
-  const contentMax = Math.max(...runOptions.map((r) => r.options.size));
+/** Weights and images, the images decoded straight to the largest size any run needs (lanczos3 in sharp; never upscaled). */
+async function readInputs(o: OptimizeOptions, runs: PlannedRun[], contentHeader: { width: number; height: number }, backend: PreparedInputs['backend']): Promise<PreparedInputs> {
+  const { weights } = await loadLossNetwork(o);
+  const plans = runs.map((r) => planLevels({ contentWidth: contentHeader.width, contentHeight: contentHeader.height, size: r.options.size, scales: r.options.scales, styleScale: r.options.styleScale, styleSize: r.options.styleSize, iterations: r.options.iterations }));
+  const contentMax = Math.max(...runs.map((r) => r.options.size));
   const styleMax = Math.max(...plans.flat().map((l) => l.styleLongEdge));
   const content = await readImage(o.content, { label: `--content ${o.content}`, maxSize: contentMax });
-  const styles = await Promise.all(
-    o.style.map(async (path, i) => ({ path, image: await readImage(path, { label: `--style ${path}`, maxSize: styleMax }), weight: o.styleBlend[i] ?? 1 })),
+  const styles = await readStyles(o.style, { blend: o.styleBlend, maxSize: styleMax });
+  return { content, styles, weights, backend };
+}
+
+/** The single run: the image at --out and its sidecar OUT.json. */
+async function optimizeSingle(o: OptimizeOptions, inputs: PreparedInputs, ctx: CommandContext): Promise<void> {
+  const result = await optimizeOne(o, inputs, ctx, 'optimize', o.out);
+  const interrupted = ctx.signal.aborted;
+  await writeImage(o.out, result.image);
+  await writeFileAtomic(`${o.out}.json`, await sidecar(o, inputs, result, { interrupted }));
+  ctx.log(
+    `optimize: wrote ${o.out} (${result.image.width}×${result.image.height}, loss ${result.finalLoss.total.toPrecision(4)}, ${result.seconds.toFixed(1)} s on ${inputs.backend.name})${interrupted ? ' — interrupted early' : ''}`,
   );
-  const inputs: PreparedInputs = { content, styles, weights, backend };
+}
 
-  if (o.sweep.length === 0) {
-    const result = await optimizeOne(o, inputs, ctx, 'optimize', o.out);
-    const interrupted = ctx.signal.aborted;
-    await writeImage(o.out, result.image);
-    await writeFileAtomic(`${o.out}.json`, await sidecar(o, inputs, result, { interrupted }));
-    ctx.log(
-      `optimize: wrote ${o.out} (${result.image.width}×${result.image.height}, loss ${result.finalLoss.total.toPrecision(4)}, ${result.seconds.toFixed(1)} s on ${backend.name})${interrupted ? ' — interrupted early' : ''}`,
-    );
-    return;
-  }
-
-  // Sweep: every grid point, then the contact sheet at --out.
+/** Sweep: every grid point (image + sidecar each), then the labelled contact sheet at --out. */
+async function optimizeSweep(o: OptimizeOptions, runs: PlannedRun[], inputs: PreparedInputs, ctx: CommandContext): Promise<void> {
   const cells: SheetCell[] = [];
   const summaries: Record<string, unknown>[] = [];
-  for (const [i, r] of runOptions.entries()) {
+  for (const [i, r] of runs.entries()) {
     if (ctx.signal.aborted) break;
     const path = withSuffix(o.out, `-${String(i + 1).padStart(2, '0')}`);
-    const result = await optimizeOne(r.options, inputs, ctx, `optimize [${i + 1}/${runOptions.length}] ${r.label}`, path);
+    const result = await optimizeOne(r.options, inputs, ctx, `optimize [${i + 1}/${runs.length}] ${r.label}`, path);
     await writeImage(path, result.image);
     await writeFileAtomic(`${path}.json`, await sidecar(r.options, inputs, result, { sweepLabel: r.label, interrupted: ctx.signal.aborted }));
     cells.push({ ...result.image, label: r.label });
     summaries.push({ label: r.label, file: path, losses: result.finalLoss, seconds: result.seconds });
   }
+  await writeContactSheet(o, cells);
+  await writeFileAtomic(`${o.out}.json`, `${JSON.stringify({ tool: 'hokusai optimize --sweep', options: o, runs: summaries, backend: inputs.backend }, null, 2)}\n`);
+  ctx.log(`optimize: wrote ${cells.length} results and the contact sheet ${o.out}`);
+}
+
+/** The contact sheet at --out in its format, one row per value of the last swept key. */
+async function writeContactSheet(o: OptimizeOptions, cells: SheetCell[]): Promise<void> {
   const lastSweep = parseSweeps(o.sweep, optimizeSchema, SWEEPABLE).at(-1);
   const sheet = await renderContactSheet(cells, { columns: lastSweep?.values.length ?? cells.length, title: `${basename(o.content)} × ${o.style.map((s) => basename(s)).join(' + ')}` });
   const sheetFormat = hokusaiNode.formatFromPath(o.out);
@@ -328,8 +307,17 @@ export async function runOptimize(o: OptimizeOptions, ctx: CommandContext): Prom
     const sharp = (await import('sharp')).default;
     await writeFileAtomic(o.out, new Uint8Array(await sharp(sheet).toFormat(sheetFormat ?? 'png').toBuffer()));
   }
-  await writeFileAtomic(`${o.out}.json`, `${JSON.stringify({ tool: 'hokusai optimize --sweep', options: o, runs: summaries, backend }, null, 2)}\n`);
-  ctx.log(`optimize: wrote ${cells.length} results and the contact sheet ${o.out}`);
+}
+
+export async function runOptimize(o: OptimizeOptions, ctx: CommandContext): Promise<void> {
+  const { contentHeader, runs } = await planRuns(o);
+  // Backend, then memory for the largest run, before loading weights and decoding images.
+  const backend = await initBackend(o.backend, ctx.log);
+  const budget = memoryBudget(backend.name);
+  for (const r of runs) checkMemory(r.options, contentHeader, budget);
+  const inputs = await readInputs(o, runs, contentHeader, backend);
+  if (o.sweep.length === 0) await optimizeSingle(o, inputs, ctx);
+  else await optimizeSweep(o, runs, inputs, ctx);
 }
 
 export const optimizeCommand = defineCommand({
