@@ -19,7 +19,7 @@ export { reflectIndexMap, noiseField, paddedSide, padInput, cropImage } from './
 export {
   TransformerGraph, johnsonStages, johnsonConfig, transformerGraphBytes, type BatchSize, type StagePlan, type JohnsonConfig,
 } from './transformer-graph.ts';
-export { TransformerForward, readNetWeights, type EngineNet } from './transformer-forward.ts';
+export { TransformerForward, readNetWeights, checkForwardFits, type EngineNet } from './transformer-forward.ts';
 export { defaultTiles, type GemmTiles } from './kernels/gemm-tile.ts';
 export {
   conv2dBackpropInput, conv2dBackpropFilter, conv2dBackpropFilterScratchFloats, conv2dBackpropFilterSplit,

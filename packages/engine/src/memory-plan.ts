@@ -11,7 +11,7 @@ import { GpuContext } from './gpu-context.ts';
 import { EngineTrainStep, type TrainStepSpec } from './train-step.ts';
 
 /** A GPUDevice that allocates nothing: buffers are sized records, pipelines and bind groups empty objects. */
-function planningDevice(plan: MemoryPlan): GPUDevice {
+export function planningDevice(plan: MemoryPlan): GPUDevice {
   const layout = {} as GPUBindGroupLayout;
   const fake = {
     createBuffer: (d: GPUBufferDescriptor) => {

@@ -4,10 +4,14 @@
  * (all dispatches plus the copy to a pooled staging buffer) and one read. Matches the tfjs network exactly in
  * what it computes: the input noise field (input-noise.ts) is added first, the input reflection-padded to a
  * multiple of 4 (at least 8) split evenly, and the output cropped back.
+ * `forwardMemory`/`checkForwardFits`: the buffers a size needs, planned without a GPU (the same build code run on a
+ * stand-in device), so an image too big for the device fails with OUT_OF_MEMORY before anything is allocated.
  */
 import { johnsonWeightSpecs, planReflectPad, type NetConfig, type TransformerNet } from '@hokusai/model';
-import { InvalidArgumentError } from '@hokusai/errors';
-import type { Dispatch, GpuContext } from './gpu-context.ts';
+import { HokusaiError, InvalidArgumentError } from '@hokusai/errors';
+import { checkMemoryPlan, formatBytes, type MemoryPlan } from './device.ts';
+import { GpuContext, type Dispatch } from './gpu-context.ts';
+import { planningDevice } from './memory-plan.ts';
 import { cropImage, noiseField, paddedSide, padInput, reflectIndexMap } from './kernels/pad-crop.ts';
 import { ParamLayout, type NamedWeights } from './param-layout.ts';
 import { johnsonConfig, TransformerGraph, type BatchSize, type JohnsonConfig } from './transformer-graph.ts';
@@ -52,12 +56,16 @@ export class TransformerForward {
   static async create(ctx: GpuContext, net: EngineNet, size: BatchSize): Promise<TransformerForward> {
     const { config, weights } = await netParts(net);
     const cfg = johnsonConfig(config);
+    const layout = new ParamLayout(johnsonWeightSpecs(cfg.channels, cfg.residualBlocks));
+    return TransformerForward.build(ctx, cfg, layout, layout.pack(weights), size);
+  }
+
+  /** `create` once the weights are packed (synchronous: `forwardMemory` runs it on a stand-in device). */
+  private static build(ctx: GpuContext, cfg: JohnsonConfig, layout: ParamLayout, flat: Float32Array, size: BatchSize): TransformerForward {
     checkSize(size);
     const { n, h, w } = size;
     const th = paddedSide(h);
     const tw = paddedSide(w);
-    const layout = new ParamLayout(johnsonWeightSpecs(cfg.channels, cfg.residualBlocks));
-    const flat = layout.pack(weights);
     const params = ctx.createBuffer(layout.totalBytes, 'transformer params');
     ctx.upload(params, flat);
     const graph = new TransformerGraph(ctx, cfg, { n, h: th, w: tw }, params, layout);
@@ -103,4 +111,71 @@ export class TransformerForward {
     this.ctx.upload(this.inputBuffer, input);
     return this.ctx.read(this.outputBuffer, count * 4, 0, this.dispatches);
   }
+
+  /**
+   * What `create(ctx, {config}, size)` allocates (every buffer, plus the staging buffer of the first read), planned
+   * on a stand-in device: nothing is allocated. Throws the kernels' own INVALID_ARGUMENT for a shape they refuse.
+   */
+  static memory(config: NetConfig, size: BatchSize): MemoryPlan {
+    const cfg = johnsonConfig(config);
+    const layout = new ParamLayout(johnsonWeightSpecs(cfg.channels, cfg.residualBlocks));
+    const plan: MemoryPlan = { largestBuffer: 0, totalBytes: 0 };
+    TransformerForward.build(new GpuContext(planningDevice(plan)), cfg, layout, new Float32Array(layout.totalBytes / 4), size);
+    const outputBytes = size.n * size.h * size.w * 3 * 4;
+    return { largestBuffer: Math.max(plan.largestBuffer, outputBytes), totalBytes: plan.totalBytes + outputBytes };
+  }
+}
+
+function forwardFits(device: GPUDevice, config: NetConfig, size: BatchSize, budgetBytes: number | undefined): boolean {
+  let plan: MemoryPlan;
+  try {
+    plan = TransformerForward.memory(config, size);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) return false; // a kernel's grid or index limit
+    throw error;
+  }
+  const maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  return plan.largestBuffer <= maxBinding && (budgetBytes === undefined || plan.totalBytes <= budgetBytes);
+}
+
+/** The largest long edge (< the current one, same aspect ratio, ≥ 8 px) at which the forward fits, or null. */
+function largestFittingEdge(device: GPUDevice, config: NetConfig, size: BatchSize, budgetBytes: number | undefined): number | null {
+  const long = Math.max(size.h, size.w);
+  const at = (edge: number): BatchSize => ({
+    n: size.n,
+    h: Math.max(1, Math.round((size.h * edge) / long)),
+    w: Math.max(1, Math.round((size.w * edge) / long)),
+  });
+  let lo = 8;
+  let hi = long - 1;
+  let best: number | null = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (forwardFits(device, config, at(mid), budgetBytes)) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}
+
+/**
+ * Throws OUT_OF_MEMORY before any allocation when the forward of `size` cannot run on `device` (a buffer above what
+ * it binds, a kernel grid above its limits, or with `budgetBytes` more memory in all); the message names the largest
+ * long edge (`--max-size`) that fits at this aspect ratio and batch. Returns the plan when it fits.
+ */
+export function checkForwardFits(device: GPUDevice, config: NetConfig, size: BatchSize, opts: { budgetBytes?: number } = {}): MemoryPlan {
+  checkSize(size);
+  if (forwardFits(device, config, size, opts.budgetBytes)) return TransformerForward.memory(config, size);
+  const edge = largestFittingEdge(device, config, size, opts.budgetBytes);
+  const largestFit = edge === null ? 'none: even 8 px does not fit' : `--max-size ${edge}`;
+  const what = `the engine's forward at ${size.w}×${size.h}${size.n > 1 ? `, batch ${size.n}` : ''}`;
+  let plan: MemoryPlan | undefined;
+  try {
+    plan = TransformerForward.memory(config, size);
+  } catch (error) {
+    throw new HokusaiError('OUT_OF_MEMORY', `${what} exceeds the device's limits (${(error as Error).message}); the largest that fits is ${largestFit}`, { cause: error });
+  }
+  checkMemoryPlan(device, plan, `${what} (${formatBytes(plan.totalBytes)} in all)`, { ...(opts.budgetBytes === undefined ? {} : { budgetBytes: opts.budgetBytes }), largestFit });
+  throw new HokusaiError('INTERNAL', `checkForwardFits: ${what} does not fit, but checkMemoryPlan found no limit exceeded`);
 }
