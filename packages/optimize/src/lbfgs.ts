@@ -113,6 +113,25 @@ interface Point {
   gtd: number;
 }
 
+/** The line search's constants: the start's loss f and slope gtd, the Wolfe constants and the evaluation budget. */
+interface WolfeSpec {
+  f: number;
+  gtd: number;
+  c1: number;
+  c2: number;
+  maxLs: number;
+}
+
+/** Evaluates the loss at step t along d (and counts the evaluation). */
+type Probe = (t: number) => Promise<Point>;
+
+/** The state the bracketing phase hands to the zoom phase. */
+interface Bracketed {
+  bracket: Point[];
+  done: boolean;
+  lsIter: number;
+}
+
 /**
  * Strong-Wolfe line search along d from x (torch's _strong_wolfe). Returns the accepted step, its loss and gradient
  * (owned by the caller), and the number of evaluations. Disposes every other gradient it computed.
@@ -130,45 +149,62 @@ async function strongWolfe(
   maxLs = 25,
 ): Promise<{ t: number; loss: number; grad: tf.Tensor1D; evals: number }> {
   const owned = new Set<tf.Tensor>();
-  const own = (x: tf.Tensor1D): tf.Tensor1D => (owned.add(x), x);
   const dNorm = await absMax(d);
-  let t = t0;
   let evals = 0;
-  const eval_ = async (step: number): Promise<{ f: number; g: tf.Tensor1D; gtd: number }> => {
+  const probe: Probe = async (step) => {
     const r = await evaluate(step);
     evals++;
-    return { f: r.loss, g: own(r.grad), gtd: await dot(r.grad, d) };
+    owned.add(r.grad);
+    return { t: step, f: r.loss, g: r.grad, gtd: await dot(r.grad, d) };
   };
-  let cur = await eval_(t);
-  let prev: Point = { t: 0, f, g, gtd };
-  let done = false;
+  const spec: WolfeSpec = { f, gtd, c1, c2, maxLs };
+  const start: Point = { t: 0, f, g, gtd };
+  const best = await zoom(probe, await bracketPhase(probe, start, t0, spec), spec, dNorm, toleranceChange);
+  for (const x of owned) if (x !== best.g) x.dispose();
+  // best.g may be the caller's g (t = 0): hand back a copy so ownership stays simple.
+  const grad = best.g === g ? tf.clone(g) : best.g;
+  return { t: best.t, loss: best.f, grad, evals };
+}
+
+/** Phase 1: extrapolate (cubic, within [t + 0.01·Δt, 10·t]) until a step brackets a minimum or satisfies strong Wolfe. */
+async function bracketPhase(probe: Probe, start: Point, t0: number, spec: WolfeSpec): Promise<Bracketed> {
+  const { f, gtd, c1, c2, maxLs } = spec;
+  let cur = await probe(t0);
+  let prev = start;
   let lsIter = 0;
-  let bracket: Point[] = [];
   while (lsIter < maxLs) {
-    if (cur.f > f + c1 * t * gtd || (lsIter > 1 && cur.f >= prev.f)) {
-      bracket = [prev, { t, ...cur }];
-      break;
-    }
-    if (Math.abs(cur.gtd) <= -c2 * gtd) {
-      bracket = [{ t, ...cur }];
-      done = true;
-      break;
-    }
-    if (cur.gtd >= 0) {
-      bracket = [prev, { t, ...cur }];
-      break;
-    }
-    const minStep = t + 0.01 * (t - prev.t);
-    const maxStep = t * 10;
-    const tmp = t;
-    t = cubicInterpolate(prev.t, prev.f, prev.gtd, t, cur.f, cur.gtd, [minStep, maxStep]);
-    prev = { t: tmp, ...cur };
-    cur = await eval_(t);
+    if (cur.f > f + c1 * cur.t * gtd || (lsIter > 1 && cur.f >= prev.f)) return { bracket: [prev, cur], done: false, lsIter };
+    if (Math.abs(cur.gtd) <= -c2 * gtd) return { bracket: [cur], done: true, lsIter };
+    if (cur.gtd >= 0) return { bracket: [prev, cur], done: false, lsIter };
+    const t = cur.t;
+    const next = cubicInterpolate(prev.t, prev.f, prev.gtd, t, cur.f, cur.gtd, [t + 0.01 * (t - prev.t), t * 10]);
+    prev = cur;
+    cur = await probe(next);
     lsIter++;
   }
-  if (lsIter === maxLs) bracket = [{ t: 0, f, g, gtd }, { t, ...cur }];
+  return { bracket: [start, cur], done: false, lsIter };
+}
 
-  // Zoom phase.
+/** The zoom phase's next trial inside the bracket: the cubic minimiser, kept 10% of the interval off its ends when progress stalls. */
+function zoomStep(b0: Point, b1: Point, insufProgress: boolean): { t: number; insufProgress: boolean } {
+  let t = cubicInterpolate(b0.t, b0.f, b0.gtd, b1.t, b1.f, b1.gtd);
+  const bMax = Math.max(b0.t, b1.t);
+  const bMin = Math.min(b0.t, b1.t);
+  const eps = 0.1 * (bMax - bMin);
+  // Written as torch's test (a NaN step keeps its value and clears the flag).
+  if (!(Math.min(bMax - t, t - bMin) < eps)) return { t, insufProgress: false };
+  if (insufProgress || t >= bMax || t <= bMin) {
+    t = Math.abs(t - bMax) < Math.abs(t - bMin) ? bMax - eps : bMin + eps;
+    return { t, insufProgress: false };
+  }
+  return { t, insufProgress: true };
+}
+
+/** Phase 2: shrink the bracket until a step satisfies strong Wolfe (or the budget or the bracket's width runs out); returns the best point. */
+async function zoom(probe: Probe, found: Bracketed, spec: WolfeSpec, dNorm: number, toleranceChange: number): Promise<Point> {
+  const { f, gtd, c1, c2, maxLs } = spec;
+  const bracket = found.bracket;
+  let { done, lsIter } = found;
   let insufProgress = false;
   const order = (): [number, number] => ((bracket[0]?.f ?? 0) <= (bracket[bracket.length - 1]?.f ?? 0) ? [0, 1] : [1, 0]);
   let [lowPos, highPos] = order();
@@ -176,34 +212,85 @@ async function strongWolfe(
     const b0 = bracket[0] as Point;
     const b1 = bracket[1] as Point;
     if (Math.abs(b1.t - b0.t) * dNorm < toleranceChange) break;
-    t = cubicInterpolate(b0.t, b0.f, b0.gtd, b1.t, b1.f, b1.gtd);
-    const bMax = Math.max(b0.t, b1.t);
-    const bMin = Math.min(b0.t, b1.t);
-    const eps = 0.1 * (bMax - bMin);
-    if (Math.min(bMax - t, t - bMin) < eps) {
-      if (insufProgress || t >= bMax || t <= bMin) {
-        t = Math.abs(t - bMax) < Math.abs(t - bMin) ? bMax - eps : bMin + eps;
-        insufProgress = false;
-      } else insufProgress = true;
-    } else insufProgress = false;
-    cur = await eval_(t);
+    const step = zoomStep(b0, b1, insufProgress);
+    insufProgress = step.insufProgress;
+    const cur = await probe(step.t);
     lsIter++;
     const low = bracket[lowPos] as Point;
     const high = bracket[highPos] as Point;
-    if (cur.f > f + c1 * t * gtd || cur.f >= low.f) {
-      bracket[highPos] = { t, ...cur };
+    if (cur.f > f + c1 * cur.t * gtd || cur.f >= low.f) {
+      bracket[highPos] = cur;
       [lowPos, highPos] = order();
     } else {
       if (Math.abs(cur.gtd) <= -c2 * gtd) done = true;
       else if (cur.gtd * (high.t - low.t) >= 0) bracket[highPos] = low;
-      bracket[lowPos] = { t, ...cur };
+      bracket[lowPos] = cur;
     }
   }
-  const best = (bracket.length === 1 ? bracket[0] : bracket[lowPos]) as Point;
-  for (const x of owned) if (x !== best.g) x.dispose();
-  // best.g may be the caller's g (t = 0): hand back a copy so ownership stays simple.
-  const grad = best.g === g ? tf.clone(g) : best.g;
-  return { t: best.t, loss: best.f, grad, evals };
+  return (bracket.length === 1 ? bracket[0] : bracket[lowPos]) as Point;
+}
+
+/** The (s, y) pairs of the last `size` steps and the initial Hessian scale: the L-BFGS memory. */
+class History {
+  private readonly dirs: tf.Tensor1D[] = []; // y
+  private readonly stps: tf.Tensor1D[] = []; // s
+  private readonly ro: number[] = [];
+  hDiag = 1;
+
+  constructor(private readonly size: number) {}
+
+  /** Adds the pair (y, s) (taking ownership) unless yᵀs ≤ 1e-10, when both are dropped (torch's rule). */
+  async add(y: tf.Tensor1D, s: tf.Tensor1D): Promise<void> {
+    const ys = await dot(y, s);
+    if (!(ys > 1e-10)) {
+      tf.dispose([y, s]);
+      return;
+    }
+    if (this.dirs.length === this.size) {
+      this.dirs.shift()?.dispose();
+      this.stps.shift()?.dispose();
+      this.ro.shift();
+    }
+    this.dirs.push(y);
+    this.stps.push(s);
+    this.ro.push(1 / ys);
+    this.hDiag = ys / (await dot(y, y));
+  }
+
+  /** The two-loop recursion: −H·g, H the L-BFGS inverse-Hessian approximation (a new tensor). */
+  direction(g: tf.Tensor1D): tf.Tensor1D {
+    const { dirs, stps, ro } = this;
+    return tf.tidy(() => {
+      const al: tf.Scalar[] = new Array(dirs.length);
+      let q: tf.Tensor1D = tf.neg(g);
+      for (let i = dirs.length - 1; i >= 0; i--) {
+        const a = tf.mul(tf.dot(stps[i] as tf.Tensor1D, q), ro[i] as number) as tf.Scalar;
+        al[i] = a;
+        q = tf.sub(q, tf.mul(dirs[i] as tf.Tensor1D, a));
+      }
+      let r: tf.Tensor1D = tf.mul(q, this.hDiag);
+      for (let i = 0; i < dirs.length; i++) {
+        const be = tf.mul(tf.dot(dirs[i] as tf.Tensor1D, r), ro[i] as number);
+        r = tf.add(r, tf.mul(stps[i] as tf.Tensor1D, tf.sub(al[i] as tf.Scalar, be)));
+      }
+      return r;
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([...this.dirs, ...this.stps]);
+  }
+}
+
+/** One run's moving parts; the tensors are owned by the run (replaced ones are disposed as they are replaced). */
+interface RunState {
+  x: tf.Tensor1D;
+  g: tf.Tensor1D;
+  loss: number;
+  d: tf.Tensor1D | null;
+  prevG: tf.Tensor1D | null;
+  t: number;
+  evals: number;
 }
 
 /** Per-run state of the optimiser (torch keeps it across `step` calls; one `run` here is one `step(max_iter)`). */
@@ -233,149 +320,117 @@ export class Lbfgs {
    * `onIteration` runs after each iteration (return false to stop); `signal` stops after the current iteration.
    * Yields to the event loop between iterations.
    */
-  async run(
-    objective: Objective,
-    x0: tf.Tensor1D,
-    maxIter: number,
-    hooks: RunHooks = {},
-  ): Promise<LbfgsResult> {
+  async run(objective: Objective, x0: tf.Tensor1D, maxIter: number, hooks: RunHooks = {}): Promise<LbfgsResult> {
     const maxEvals = this.maxEvalsOpt ?? Math.floor(maxIter * 1.25) + 25;
-    let x = tf.clone(x0);
-    let { loss, grad: g } = await objective(x);
-    let evals = 1;
-    const dirs: tf.Tensor1D[] = []; // y
-    const stps: tf.Tensor1D[] = []; // s
-    const ro: number[] = [];
-    let hDiag = 1;
-    let d: tf.Tensor1D | null = null;
-    let prevG: tf.Tensor1D | null = null;
-    let t = 0;
+    const x = tf.clone(x0);
+    const first = await objective(x);
+    const st: RunState = { x, g: first.grad, loss: first.loss, d: null, prevG: null, t: 0, evals: 1 };
+    const memory = new History(this.history);
     let iter = 0;
     let stopReason: StopReason = 'iterations';
-    const free = (...ts: (tf.Tensor | null)[]): void => ts.forEach((v) => v?.dispose());
-
     try {
-      if ((await absMax(g)) <= this.toleranceGrad) return { x: tf.clone(x), loss, iterations: 0, evals, stopReason: 'gradient' };
+      if ((await absMax(st.g)) <= this.toleranceGrad) return { x: tf.clone(st.x), loss: st.loss, iterations: 0, evals: st.evals, stopReason: 'gradient' };
       while (iter < maxIter) {
         iter++;
-        if (iter === 1 || d === null || prevG === null) {
-          d = tf.neg(g);
-          hDiag = 1;
-        } else {
-          const y = tf.sub(g, prevG) as tf.Tensor1D;
-          const s = tf.mul(d, t) as tf.Tensor1D;
-          const ys = await dot(y, s);
-          if (ys > 1e-10) {
-            if (dirs.length === this.history) {
-              free(dirs.shift() ?? null, stps.shift() ?? null);
-              ro.shift();
-            }
-            dirs.push(y);
-            stps.push(s);
-            ro.push(1 / ys);
-            hDiag = ys / (await dot(y, y));
-          } else free(y, s);
-          const dNew = tf.tidy(() => {
-            const al: tf.Scalar[] = new Array(dirs.length);
-            let q: tf.Tensor1D = tf.neg(g);
-            for (let i = dirs.length - 1; i >= 0; i--) {
-              const a = tf.mul(tf.dot(stps[i] as tf.Tensor1D, q), ro[i] as number) as tf.Scalar;
-              al[i] = a;
-              q = tf.sub(q, tf.mul(dirs[i] as tf.Tensor1D, a));
-            }
-            let r: tf.Tensor1D = tf.mul(q, hDiag);
-            for (let i = 0; i < dirs.length; i++) {
-              const be = tf.mul(tf.dot(dirs[i] as tf.Tensor1D, r), ro[i] as number);
-              r = tf.add(r, tf.mul(stps[i] as tf.Tensor1D, tf.sub(al[i] as tf.Scalar, be)));
-            }
-            return r;
-          });
-          free(d);
-          d = dNew;
-        }
-        free(prevG);
-        prevG = tf.clone(g);
-        const prevLoss = loss;
-        const gtd = await dot(g, d);
+        const d = await this.nextDirection(st, memory, iter);
+        const prevLoss = st.loss;
+        const gtd = await dot(st.g, d);
         if (gtd > -this.toleranceChange) {
           stopReason = 'direction';
           break;
         }
-        if (iter > 1) t = this.lr;
-        // d = −g here, so −gtd = ‖g‖².
-        else if (this.firstStep === 'loss-fraction') t = ((FIRST_STEP_LOSS_FRACTION * Math.abs(loss)) / -gtd) * this.lr;
-        else t = Math.min(1, 1 / (await scalar(() => tf.sum(tf.abs(g))))) * this.lr;
-        let lsEvals = 0;
-        const dir = d;
-        if (this.lineSearch === 'strong-wolfe') {
-          const xInit = x;
-          const res = await strongWolfe(
-            async (step) => {
-              const xt = tf.tidy(() => tf.add(xInit, tf.mul(dir, step)) as tf.Tensor1D);
-              try {
-                return await objective(xt);
-              } finally {
-                xt.dispose();
-              }
-            },
-            dir,
-            t,
-            loss,
-            g,
-            gtd,
-            this.toleranceChange,
-          );
-          x = tf.tidy(() => tf.add(xInit, tf.mul(dir, res.t)) as tf.Tensor1D);
-          free(xInit, g);
-          g = res.grad;
-          loss = res.loss;
-          t = res.t;
-          lsEvals = res.evals;
-        } else {
-          const xOld = x;
-          x = tf.tidy(() => tf.add(xOld, tf.mul(dir, t)) as tf.Tensor1D);
-          free(xOld);
-          if (iter !== maxIter) {
-            free(g);
-            ({ loss, grad: g } = await objective(x));
-            lsEvals = 1;
-          }
-        }
-        evals += lsEvals;
-        const goOn = await hooks.onIteration?.({ iteration: iter, loss, evals, step: t }, x);
+        st.t = await this.trialStep(iter, st, gtd);
+        if (this.lineSearch === 'strong-wolfe') await this.searchStep(objective, st, d, gtd);
+        else await this.fixedStep(objective, st, d, iter !== maxIter);
+        const goOn = await hooks.onIteration?.({ iteration: iter, loss: st.loss, evals: st.evals, step: st.t }, st.x);
         await yieldToEventLoop();
-        if (!Number.isFinite(loss)) {
-          stopReason = 'loss-change';
-          break;
-        }
-        if (iter === maxIter) {
-          stopReason = 'iterations';
-          break;
-        }
-        if (goOn === false || hooks.signal?.aborted) {
-          stopReason = 'aborted';
-          break;
-        }
-        if (evals >= maxEvals) {
-          stopReason = 'evaluations';
-          break;
-        }
-        if ((await absMax(g)) <= this.toleranceGrad) {
-          stopReason = 'gradient';
-          break;
-        }
-        if (Math.abs(t) * (await absMax(d)) <= this.toleranceChange) {
-          stopReason = 'step';
-          break;
-        }
-        if (Math.abs(loss - prevLoss) < this.toleranceChange) {
-          stopReason = 'loss-change';
+        const stop = await this.stopAfter(st, { iter, maxIter, maxEvals, prevLoss, aborted: goOn === false || hooks.signal?.aborted === true });
+        if (stop !== null) {
+          stopReason = stop;
           break;
         }
       }
-      return { x: tf.clone(x), loss, iterations: iter, evals, stopReason };
+      return { x: tf.clone(st.x), loss: st.loss, iterations: iter, evals: st.evals, stopReason };
     } finally {
-      free(x, g, d, prevG, ...dirs, ...stps);
+      tf.dispose([st.x, st.g, ...(st.d ? [st.d] : []), ...(st.prevG ? [st.prevG] : [])]);
+      memory.dispose();
     }
+  }
+
+  /** The search direction: −g on the first iteration, else the two-loop recursion after adding the last step's pair. */
+  private async nextDirection(st: RunState, memory: History, iter: number): Promise<tf.Tensor1D> {
+    if (iter === 1 || st.d === null || st.prevG === null) {
+      st.d = tf.neg(st.g);
+      memory.hDiag = 1;
+    } else {
+      await memory.add(tf.sub(st.g, st.prevG) as tf.Tensor1D, tf.mul(st.d, st.t) as tf.Tensor1D);
+      const dNew = memory.direction(st.g);
+      st.d.dispose();
+      st.d = dNew;
+    }
+    st.prevG?.dispose();
+    st.prevG = tf.clone(st.g);
+    return st.d;
+  }
+
+  /** The step to try: lr after the first iteration; on the first, see firstStep (d = −g there, so −gtd = ‖g‖²). */
+  private async trialStep(iter: number, st: RunState, gtd: number): Promise<number> {
+    if (iter > 1) return this.lr;
+    if (this.firstStep === 'loss-fraction') return ((FIRST_STEP_LOSS_FRACTION * Math.abs(st.loss)) / -gtd) * this.lr;
+    const g = st.g;
+    return Math.min(1, 1 / (await scalar(() => tf.sum(tf.abs(g))))) * this.lr;
+  }
+
+  /** Moves x along d by the strong-Wolfe step from st.t; the accepted point's loss and gradient become current. */
+  private async searchStep(objective: Objective, st: RunState, d: tf.Tensor1D, gtd: number): Promise<void> {
+    const xInit = st.x;
+    const res = await strongWolfe(
+      async (step) => {
+        const xt = tf.tidy(() => tf.add(xInit, tf.mul(d, step)) as tf.Tensor1D);
+        try {
+          return await objective(xt);
+        } finally {
+          xt.dispose();
+        }
+      },
+      d,
+      st.t,
+      st.loss,
+      st.g,
+      gtd,
+      this.toleranceChange,
+    );
+    st.x = tf.tidy(() => tf.add(xInit, tf.mul(d, res.t)) as tf.Tensor1D);
+    tf.dispose([xInit, st.g]);
+    st.g = res.grad;
+    st.loss = res.loss;
+    st.t = res.t;
+    st.evals += res.evals;
+  }
+
+  /** Moves x along d by st.t as is (no line search); re-evaluates unless this is the last iteration (torch). */
+  private async fixedStep(objective: Objective, st: RunState, d: tf.Tensor1D, evaluate: boolean): Promise<void> {
+    const xOld = st.x;
+    st.x = tf.tidy(() => tf.add(xOld, tf.mul(d, st.t)) as tf.Tensor1D);
+    xOld.dispose();
+    if (!evaluate) return;
+    st.g.dispose();
+    ({ loss: st.loss, grad: st.g } = await objective(st.x));
+    st.evals += 1;
+  }
+
+  /** Why the run stops after this iteration (torch's order of tests), or null to go on. */
+  private async stopAfter(
+    st: RunState,
+    at: { iter: number; maxIter: number; maxEvals: number; prevLoss: number; aborted: boolean },
+  ): Promise<StopReason | null> {
+    if (!Number.isFinite(st.loss)) return 'loss-change';
+    if (at.iter === at.maxIter) return 'iterations';
+    if (at.aborted) return 'aborted';
+    if (st.evals >= at.maxEvals) return 'evaluations';
+    if ((await absMax(st.g)) <= this.toleranceGrad) return 'gradient';
+    if (Math.abs(st.t) * (await absMax(st.d as tf.Tensor1D)) <= this.toleranceChange) return 'step';
+    if (Math.abs(st.loss - at.prevLoss) < this.toleranceChange) return 'loss-change';
+    return null;
   }
 }
