@@ -37,6 +37,7 @@ export {
 export {
   initBackend,
   probeWebGpu,
+  gpuDeviceFiles,
   wasmBinaryDir,
   BACKEND_NAMES,
   type BackendName,

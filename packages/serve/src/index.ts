@@ -10,3 +10,4 @@ export async function startServer(...args: Parameters<typeof Start>): ReturnType
 export { ServeOptionsSchema, serveOptionsSchema, resolveServeOptions, envName, type ServeOptions } from './options.ts';
 export { buildOpenApi } from './openapi.ts';
 export { createOnnxStylizer, loadOnnxRuntime, type OnnxStylizerOptions, type Ort, type PixelStylizer } from './onnx-stylizer.ts';
+export { finishPixels } from './postprocess.ts';

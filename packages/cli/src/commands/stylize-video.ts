@@ -2,7 +2,8 @@
  * Video for `hokusai stylize`: `hokusai stylize clip.mp4 --checkpoint <dir> --out clip-styled.mp4` (also .mov,
  * .mkv, .webm, .gif in and out; a folder of frames in, with --fps, or out). FFmpeg (found by @hokusai/node's
  * findFfmpeg) decodes to RGB frames over a pipe; each frame goes through the engine image `stylize` uses
- * (openEngine: onnxruntime on the CPU for --backend auto), while FFmpeg decodes ahead and encodes behind in its
+ * (openEngine: --engine auto = the GPU engine on a hardware adapter, else onnxruntime on the CPU; the GPU engine
+ * keeps one forward for the clip's frame size), while FFmpeg decodes ahead and encodes behind in its
  * own processes; the frame rate is kept and the audio copied (re-encoded where the container needs another codec).
  * Frame-by-frame networks flicker; docs/video.md says how much (`hokusai flicker`).
  * Errors: no video stream, a corrupt file, more than --max-frames frames, an unwritable --out; each before any
@@ -111,7 +112,7 @@ export async function runStylizeVideo(opts: StylizeCommandOptions, ctx: CommandC
     }
     const size = videoSize(info.width, info.height, opts.maxSize, container);
     await checkWritable(opts.out, container);
-    const opened = await openEngine(opts.checkpoint, opts.backend, ctx.log);
+    const opened = await openEngine(opts.checkpoint, opts, ctx.log);
     engine = opened.engine;
     ctx.log(`${opened.summary} on ${engine.label}`);
     ctx.log(

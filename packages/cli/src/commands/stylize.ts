@@ -2,8 +2,11 @@
  * `hokusai stylize --checkpoint <dir> <input...> --out <file|dir>`: applies a trained feed-forward network
  * (Johnson et al. 2016, "Perceptual Losses for Real-Time Style Transfer and Super-Resolution"; or an imported
  * Engstrom network) to images or whole folders. One pass per image (the network is fully convolutional).
- * Engine: the server's choice (`openEngine`, the one place it is made): --backend auto runs the ONNX export of the
- * network in onnxruntime-node on the CPU (@hokusai/serve's onnx-stylizer); a named tfjs backend runs tfjs on it.
+ * Engine (`openEngine`, the one place it is chosen; docs/backends.md "Inference engines"): --engine auto runs
+ * Hokusai's WebGPU engine (@hokusai/engine's TransformerForward under Dawn) on a hardware adapter with the limits it
+ * needs, else the ONNX export of the network in onnxruntime-node on the CPU (@hokusai/serve's onnx-stylizer), saying
+ * which and why in one line; gpu / onnx / onnx-webgpu (onnxruntime's WebGPU execution provider) / tfjs force one;
+ * a named --backend runs tfjs on it.
  * A file that cannot be read or written is reported by name and skipped; nothing half-written is left behind;
  * the command exits non-zero at the end, listing every failure.
  */
@@ -12,14 +15,19 @@ import { availableParallelism } from 'node:os';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
-import { stylizeTensor, type TransformerNet } from '@hokusai/model';
+import { stylizeTensor, type NetConfig, type TransformerNet } from '@hokusai/model';
 import { HokusaiError, InvalidArgumentError, NotFoundError } from '@hokusai/errors';
+import {
+  checkForwardFits, GpuContext, readNetWeights, requestEngineDevice, TransformerForward, type EngineDevice, type NamedWeights,
+} from '@hokusai/engine';
 import {
   checkpointNotFoundError,
   DEFAULT_MAX_PIXELS,
   formatFromPath,
+  gpuDeviceFiles,
   initBackend,
   loadCheckpointDir,
+  probeWebGpu,
   readImage,
   rgbToTensor,
   tensorToRgbAsync,
@@ -27,7 +35,7 @@ import {
   type ImageFormat,
   type RgbImage,
 } from '@hokusai/node';
-import { createOnnxStylizer, loadOnnxRuntime, type Ort } from '@hokusai/serve';
+import { createOnnxStylizer, finishPixels, loadOnnxRuntime, type Ort } from '@hokusai/serve';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { backendOption } from '@hokusai/train';
 import { createProgress } from '../progress.ts';
@@ -48,8 +56,14 @@ export const stylizeSchema = z.object({
   quality: z.number().int().min(1).max(100).default(90).describe('JPEG/WebP quality'),
   maxFrames: z.number().int().positive().default(100_000).describe('video: refuse clips with more frames than this (100000: 55 min at 30 fps)'),
   fps: z.number().positive().default(25).describe('video from a folder of frames: its frame rate'),
+  engine: z
+    .enum(['auto', 'gpu', 'onnx', 'onnx-webgpu', 'tfjs'])
+    .default('auto')
+    .describe(
+      "inference engine: auto = gpu on a hardware WebGPU adapter with the limits it needs, else onnx; gpu = Hokusai's WebGPU engine (Dawn; Johnson networks; forced, it also runs on a software adapter); onnx = onnxruntime on the CPU; onnx-webgpu = onnxruntime's WebGPU execution provider; tfjs = tfjs on --backend",
+    ),
   backend: backendOption.describe(
-    "engine: auto runs onnxruntime on the CPU (as `hokusai serve`; tfjs if it does not load); the others run tfjs on that backend",
+    'tfjs backend (with --engine tfjs, or auto: a named backend runs tfjs on it; auto keeps the --engine choice)',
   ),
 });
 
@@ -196,11 +210,14 @@ export function tfjsEngine(net: TransformerNet): StylizeEngine {
   };
 }
 
-/** onnxruntime-node on the CPU, running the ONNX export of `net` (which it does not keep). */
-export async function onnxEngine(ort: Ort, net: TransformerNet, threads = availableParallelism()): Promise<StylizeEngine> {
-  const stylizer = await createOnnxStylizer(ort, net, { threads, name: 'hokusai stylize' });
+/** onnxruntime-node (CPU, or its WebGPU execution provider), running the ONNX export of `net` (which it does not keep). */
+export async function onnxEngine(ort: Ort, net: TransformerNet, threads = availableParallelism(), provider: 'cpu' | 'webgpu' = 'cpu'): Promise<StylizeEngine> {
+  // logSeverityLevel 3: the WebGPU provider warns that it leaves shape ops on the CPU, as intended
+  const session = provider === 'webgpu' ? { executionProviders: ['webgpu'], logSeverityLevel: 3 as const } : {};
+  const stylizer = await createOnnxStylizer(ort, net, { threads, name: 'hokusai stylize', session });
+  const where = provider === 'webgpu' ? 'webgpu execution provider' : `cpu, ${threads} thread(s)`;
   return {
-    label: `onnxruntime-node ${ort.env.versions.common ?? ''} (cpu, ${threads} thread(s))`,
+    label: `onnxruntime-node ${ort.env.versions.common ?? ''} (${where})`,
     async stylize(img, opts) {
       const data = await stylizer.run(img.data, img.width, img.height, opts.strength, opts.preserveColors);
       return { data, width: img.width, height: img.height };
@@ -209,34 +226,143 @@ export async function onnxEngine(ort: Ort, net: TransformerNet, threads = availa
   };
 }
 
+/** One forward of the engine for one image size, with the context that owns its buffers. */
+interface SizedForward {
+  key: string;
+  ctx: GpuContext;
+  forward: TransformerForward;
+}
+
+/** A forward for [1, h, w, 3] on `device`: checked against its limits first (OUT_OF_MEMORY naming --max-size). */
+async function createForward(device: GPUDevice, net: { config: NetConfig; weights: NamedWeights }, h: number, w: number): Promise<SizedForward> {
+  const size = { n: 1, h, w };
+  checkForwardFits(device, net.config, size);
+  const ctx = new GpuContext(device);
+  device.pushErrorScope('out-of-memory');
+  try {
+    const forward = await TransformerForward.create(ctx, net, size);
+    const error = await device.popErrorScope();
+    if (error !== null) throw new HokusaiError('OUT_OF_MEMORY', `the engine's forward at ${w}×${h} does not fit GPU memory (${error.message}); try --max-size`);
+    return { key: `${h}x${w}`, ctx, forward };
+  } catch (error) {
+    ctx.dispose();
+    throw error;
+  }
+}
+
 /**
- * The one place `stylize` chooses its inference engine, as `serve` does: --backend auto → onnxruntime on the CPU
- * (if onnxruntime-node does not load: tfjs on the fastest backend, said in one line); a named backend → tfjs on
- * it. tfjs also parses the checkpoint, so a backend is started either way (cpu for onnxruntime: parsing only).
- * A GPU engine (@hokusai/engine) belongs here too when it can run a whole network.
+ * Hokusai's WebGPU engine (@hokusai/engine's TransformerForward) on `dev`, which it owns; reads `net`'s weights and
+ * does not keep it. One forward per image size, kept while the size repeats (folders of photos, video frames) and
+ * rebuilt when it changes; the output gets stylizeTensor's clip, colour transfer and blend (serve's finishPixels).
+ */
+export async function gpuEngine(dev: EngineDevice, net: TransformerNet): Promise<StylizeEngine> {
+  const parts = { config: net.config, weights: await readNetWeights(net) };
+  let current: SizedForward | null = null;
+  const forwardFor = async (h: number, w: number): Promise<TransformerForward> => {
+    if (current?.key !== `${h}x${w}`) {
+      current?.ctx.dispose();
+      current = null;
+      current = await createForward(dev.device, parts, h, w);
+    }
+    return current.forward;
+  };
+  return {
+    label: `the GPU engine (WebGPU on ${dev.adapter.description}${dev.adapter.software ? ', a software adapter' : ''})`,
+    async stylize(img, opts) {
+      const forward = await forwardFor(img.height, img.width);
+      const styled = await forward.run(Float32Array.from(img.data));
+      for (let i = 0; i < styled.length; i++) styled[i] = Math.min(255, Math.max(0, styled[i]!));
+      return { data: finishPixels(styled, img.data, opts.strength, opts.preserveColors), width: img.width, height: img.height };
+    },
+    dispose: () => {
+      current?.ctx.dispose();
+      current = null;
+      dev.device.destroy();
+    },
+  };
+}
+
+type EngineChoice = StylizeCommandOptions['engine'];
+
+/**
+ * The engine's device for `config`, or null (auto: with one line saying why onnxruntime runs instead). auto takes a
+ * hardware adapter only (Dawn is not even loaded without a GPU device file: its adapter scan is noisy); a forced
+ * `gpu` takes a software adapter too (lavapipe: how CI tests it) and throws where there is none.
+ */
+async function engineDeviceFor(config: NetConfig, choice: EngineChoice, log: (line: string) => void): Promise<EngineDevice | null> {
+  const forced = choice === 'gpu';
+  const refuse = (reason: string, code: 'INVALID_ARGUMENT' | 'BACKEND_UNAVAILABLE' = 'BACKEND_UNAVAILABLE'): null => {
+    if (forced) throw new HokusaiError(code, `--engine gpu: ${reason}; use --engine onnx (or auto)`);
+    log(`engine: onnxruntime on the CPU (auto: ${reason})`);
+    return null;
+  };
+  if (config.arch !== 'johnson') return refuse(`the GPU engine runs Johnson networks only, this checkpoint is ${config.arch}`, 'INVALID_ARGUMENT');
+  if (!forced && gpuDeviceFiles()?.length === 0) return refuse('no GPU device file (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg), so no hardware WebGPU adapter');
+  let software: boolean;
+  try {
+    software = (await probeWebGpu()).software; // installs Dawn as navigator.gpu
+  } catch (error) {
+    return refuse(error instanceof Error ? error.message : String(error));
+  }
+  if (software && !forced) return refuse('the only WebGPU adapter is a software one (runs on the CPU; force it with --engine gpu)');
+  const dev = await requestEngineDevice((globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
+  if ('reason' in dev) return refuse(dev.reason);
+  if (!forced) log(`engine: gpu (auto: ${dev.adapter.description} is a hardware WebGPU adapter with the limits the engine needs)`);
+  return dev;
+}
+
+/** onnxruntime-node, or null for auto when it does not load (said in one line); a forced onnx engine throws. */
+async function onnxRuntimeFor(choice: EngineChoice, log: (line: string) => void): Promise<Ort | null> {
+  try {
+    return await loadOnnxRuntime();
+  } catch (error) {
+    const reason = `onnxruntime-node did not load (${(error as Error).message.split('\n')[0] ?? ''})`;
+    if (choice !== 'auto') throw new HokusaiError('BACKEND_UNAVAILABLE', `--engine ${choice}: ${reason}; use --engine tfjs`, { cause: error });
+    log(`${reason}; using tfjs`);
+    return null;
+  }
+}
+
+async function loadNet(checkpoint: string): Promise<{ net: TransformerNet; summary: string }> {
+  const { net, meta } = await loadCheckpointDir(checkpoint);
+  return { net, summary: `checkpoint "${meta.name}" (${net.config.arch}, ${net.parameterCount().toLocaleString('en-US')} parameters)` };
+}
+
+/** tfjs on `backend` (started here, with its one line), running the checkpoint's network. */
+async function openTfjs(checkpoint: string, backend: StylizeCommandOptions['backend'], log: (line: string) => void): Promise<{ engine: StylizeEngine; summary: string }> {
+  await initBackend(backend, log);
+  const { net, summary } = await loadNet(checkpoint);
+  return { engine: tfjsEngine(net), summary };
+}
+
+/**
+ * The one place `stylize` chooses its inference engine (see the header): --engine auto → the GPU engine on a
+ * hardware WebGPU adapter, else onnxruntime on the CPU (else, if onnxruntime-node does not load, tfjs); a named
+ * engine is used or refused with the reason; a named --backend (with auto or tfjs) runs tfjs on it (a bare backend
+ * name means --engine auto with it, as for flicker). tfjs parses the
+ * checkpoint, so a backend is started either way (cpu for the others: parsing only).
  */
 export async function openEngine(
   checkpoint: string,
-  backend: StylizeCommandOptions['backend'],
+  choice: Pick<StylizeCommandOptions, 'engine' | 'backend'> | StylizeCommandOptions['backend'],
   log: (line: string) => void,
 ): Promise<{ engine: StylizeEngine; summary: string }> {
-  let ort: Ort | undefined;
-  if (backend === 'auto') {
-    try {
-      ort = await loadOnnxRuntime();
-    } catch (error) {
-      log(`onnxruntime-node did not load (${(error as Error).message.split('\n')[0] ?? ''}); using tfjs`);
-    }
+  const { engine, backend } = typeof choice === 'string' ? { engine: 'auto' as const, backend: choice } : choice;
+  if (engine === 'tfjs' || (engine === 'auto' && backend !== 'auto')) return openTfjs(checkpoint, backend, log);
+  if (backend !== 'auto') {
+    throw new InvalidArgumentError(`--backend ${backend} picks the tfjs backend; expected --engine tfjs (or auto) with it, got --engine ${engine}`);
   }
-  await initBackend(ort === undefined ? backend : 'cpu', ort === undefined ? log : undefined);
-  const { net, meta } = await loadCheckpointDir(checkpoint);
-  const summary = `checkpoint "${meta.name}" (${net.config.arch}, ${net.parameterCount().toLocaleString('en-US')} parameters)`;
-  if (ort === undefined) return { engine: tfjsEngine(net), summary };
+  await initBackend('cpu');
+  const { net, summary } = await loadNet(checkpoint);
   try {
-    return { engine: await onnxEngine(ort, net), summary };
+    const dev = engine === 'gpu' || engine === 'auto' ? await engineDeviceFor(net.config, engine, log) : null;
+    if (dev !== null) return { engine: await gpuEngine(dev, net), summary };
+    const ort = await onnxRuntimeFor(engine, log);
+    if (ort !== null) return { engine: await onnxEngine(ort, net, availableParallelism(), engine === 'onnx-webgpu' ? 'webgpu' : 'cpu'), summary };
   } finally {
     net.dispose();
   }
+  return openTfjs(checkpoint, 'auto', log);
 }
 
 /** Stylises one image file into another (atomic write). */
@@ -269,7 +395,7 @@ export async function runStylize(opts: StylizeCommandOptions, ctx: CommandContex
   if (!(await statOrNull(opts.checkpoint))?.isDirectory()) {
     throw await checkpointNotFoundError(opts.checkpoint);
   }
-  const { engine, summary } = await openEngine(opts.checkpoint, opts.backend, ctx.log);
+  const { engine, summary } = await openEngine(opts.checkpoint, opts, ctx.log);
   ctx.log(`${summary} on ${engine.label}`);
   const failures: { input: string; code: string; message: string }[] = [];
   const progress = jobs.length > 1 ? createProgress({ total: jobs.length, label: 'stylize', unit: 'images' }) : null;
