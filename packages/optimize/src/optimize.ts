@@ -212,6 +212,120 @@ export function checkSettings(s: OptimizeSettings): void {
   }
 }
 
+/** A style image at full resolution as a tensor, with its blend weight and size. */
+interface StyleSource {
+  t: tf.Tensor4D;
+  weight: number;
+  w: number;
+  h: number;
+}
+
+/** Colour pre-processing of the style images (at full resolution, against the content). */
+function colourMatchedStyles(styles: { image: PixelImage; weight: number }[], content: PixelImage, mode: OptimizeSettings['preserveColors']): { image: PixelImage; weight: number }[] {
+  return styles.map((st) => {
+    if (mode === 'histogram') return { ...st, image: { ...st.image, data: matchColorHistogram(st.image.data, content.data) } };
+    if (mode === 'luminance') return { ...st, image: { ...st.image, data: matchLuminance(st.image.data, content.data) } };
+    return st;
+  });
+}
+
+/** The level's starting pixels (flat): the initial image on the first level, else the previous level's result upsampled (disposed here). */
+function levelStart(previous: tf.Tensor4D | null, level: Level, content: tf.Tensor4D, styles: StyleSource[], s: OptimizeSettings): tf.Tensor1D {
+  let start: tf.Tensor4D;
+  if (previous === null) {
+    const first = styles[0];
+    if (!first) throw new InvalidArgumentError('Expected at least one style image, got none');
+    start = initialImage(s.init, content, first.t, s.seed);
+  } else {
+    start = resizeImage(previous, level.height, level.width);
+    previous.dispose();
+  }
+  const x0 = tf.reshape(start, [-1]) as tf.Tensor1D;
+  start.dispose();
+  return x0;
+}
+
+/** Where one level stands in the whole run, for the iteration hook. */
+interface LevelPlace {
+  index: number;
+  levels: Level[];
+  /** Iterations reported so far in the whole run (advanced by each level's hook calls). */
+  done: { iterations: number };
+  totalIterations: number;
+}
+
+/** Runs the optimiser on one level from x0; the hook sees each iteration with its place in the whole run. */
+function optimizeLevel(objective: PixelObjective, x0: tf.Tensor1D, level: Level, place: LevelPlace, s: OptimizeSettings, hooks: OptimizeHooks): Promise<LbfgsResult> {
+  const optimizer = s.optimizer === 'lbfgs' ? new Lbfgs({ history: s.lbfgsHistory, lr: s.lr, lineSearch: s.lineSearch }) : new AdamPixels({ lr: s.lr });
+  return optimizer.run(objective.evaluate, x0, level.iterations, {
+    signal: hooks.signal,
+    onIteration: async (it, xi) => {
+      const globalIteration = ++place.done.iterations;
+      const info: IterationInfo = {
+        level: place.index,
+        levels: place.levels.length,
+        width: level.width,
+        height: level.height,
+        iteration: it.iteration,
+        levelIterations: level.iterations,
+        globalIteration,
+        totalIterations: place.totalIterations,
+        terms: objective.termsFor(it.loss),
+        evals: it.evals,
+      };
+      await hooks.onIteration?.(info, () => clipToBytes(xi, level.width, level.height));
+    },
+  });
+}
+
+/**
+ * One level: content and styles at its size, the optimisation from `previous` (disposed), and its report. Returns
+ * the level's result as a [1, H, W, 3] tensor (owned by the caller).
+ */
+async function runLevel(
+  loss: PerceptualLoss,
+  contentFull: tf.Tensor4D,
+  styleFull: StyleSource[],
+  previous: tf.Tensor4D | null,
+  place: LevelPlace,
+  s: OptimizeSettings,
+  hooks: OptimizeHooks,
+): Promise<{ x: tf.Tensor4D; report: LevelReport }> {
+  const level = place.levels[place.index] as Level;
+  const levelStartedAt = performance.now();
+  const content = resizeImage(contentFull, level.height, level.width);
+  const styleTensors = styleFull.map((st) => {
+    const d = dimsForLongEdge(st.w, st.h, level.styleLongEdge);
+    return { image: tf.tidy(() => tf.squeeze(resizeImage(st.t, d.height, d.width), [0]) as tf.Tensor3D), weight: st.weight };
+  });
+  loss.setStyle(styleTensors);
+  const objective = new PixelObjective(loss, content);
+  try {
+    const x0 = levelStart(previous, level, content, styleFull, s);
+    const initialLoss = await objective.terms(x0);
+    const res = await optimizeLevel(objective, x0, level, place, s, hooks);
+    x0.dispose();
+    const finalLoss = await objective.terms(res.x);
+    const x = tf.reshape(res.x, [1, level.height, level.width, 3]) as tf.Tensor4D;
+    res.x.dispose();
+    const { width, height, styleLongEdge } = level;
+    const seconds = (performance.now() - levelStartedAt) / 1000;
+    return { x, report: { width, height, styleLongEdge, iterations: res.iterations, evals: res.evals, stopReason: res.stopReason, initialLoss, finalLoss, seconds } };
+  } finally {
+    objective.dispose();
+    content.dispose();
+    for (const st of styleTensors) st.image.dispose();
+  }
+}
+
+/** The result's pixels: clipped to 8 bits, with the content's colours put back for 'luminance'. */
+async function finalImage(x: tf.Tensor4D, s: OptimizeSettings, content: PixelImage): Promise<OptimizeResult['image']> {
+  const [, h, w] = x.shape;
+  const image = await clipToBytes(x, w, h);
+  if (s.preserveColors !== 'luminance') return image;
+  return { data: Uint8Array.from(keepContentColors(image, content), (v) => Math.round(v)), width: w, height: h };
+}
+
 /**
  * Run the whole optimisation: colour pre-processing, every level coarse to fine, colour post-processing.
  * Synchronous tensor work per iteration; yields to the event loop between iterations (so SIGINT is seen).
@@ -226,109 +340,28 @@ export async function runOptimization(args: {
   const { settings: s, hooks = {} } = args;
   checkSettings(s);
   const started = performance.now();
-  const levels = planLevels({
-    contentWidth: args.content.width,
-    contentHeight: args.content.height,
-    size: s.size,
-    scales: s.scales,
-    styleScale: s.styleScale,
-    styleSize: s.styleSize,
-    iterations: s.iterations,
-  });
+  const { width: contentWidth, height: contentHeight } = args.content;
+  const levels = planLevels({ contentWidth, contentHeight, size: s.size, scales: s.scales, styleScale: s.styleScale, styleSize: s.styleSize, iterations: s.iterations });
   const totalIterations = levels.reduce((a, l) => a + l.iterations, 0);
-
-  // Colour pre-processing of the style images (at full resolution, against the content).
-  const styles = args.styles.map((st) => {
-    if (s.preserveColors === 'histogram') return { ...st, image: { ...st.image, data: matchColorHistogram(st.image.data, args.content.data) } };
-    if (s.preserveColors === 'luminance') return { ...st, image: { ...st.image, data: matchLuminance(st.image.data, args.content.data) } };
-    return st;
-  });
-
+  const styles = colourMatchedStyles(args.styles, args.content, s.preserveColors);
   const loss = PerceptualLoss.fromWeights(args.weights, lossOptionsOf(s));
   const contentFull = toTensor(args.content);
-  const styleFull = styles.map((st) => ({ t: toTensor(st.image), weight: st.weight, w: st.image.width, h: st.image.height }));
+  const styleFull: StyleSource[] = styles.map((st) => ({ t: toTensor(st.image), weight: st.weight, w: st.image.width, h: st.image.height }));
   let x: tf.Tensor4D | null = null;
   const reports: LevelReport[] = [];
-  let globalIteration = 0;
+  const done = { iterations: 0 };
   try {
-    for (const [li, level] of levels.entries()) {
-      hooks.onLevel?.(level, li, levels);
-      const levelStart = performance.now();
-      const content = resizeImage(contentFull, level.height, level.width);
-      const styleTensors = styleFull.map((st) => {
-        const d = dimsForLongEdge(st.w, st.h, level.styleLongEdge);
-        return { image: tf.tidy(() => tf.squeeze(resizeImage(st.t, d.height, d.width), [0]) as tf.Tensor3D), weight: st.weight };
-      });
-      loss.setStyle(styleTensors);
-      const objective = new PixelObjective(loss, content);
-      try {
-        let start: tf.Tensor4D;
-        if (x === null) {
-          const first = styleFull[0];
-          if (!first) throw new InvalidArgumentError('Expected at least one style image, got none');
-          start = initialImage(s.init, content, first.t, s.seed);
-        } else {
-          start = resizeImage(x, level.height, level.width);
-          x.dispose();
-          x = null;
-        }
-        const x0 = tf.reshape(start, [-1]) as tf.Tensor1D;
-        start.dispose();
-        const initialLoss = await objective.terms(x0);
-        const optimizer =
-          s.optimizer === 'lbfgs'
-            ? new Lbfgs({ history: s.lbfgsHistory, lr: s.lr, lineSearch: s.lineSearch })
-            : new AdamPixels({ lr: s.lr });
-        const res = await optimizer.run(objective.evaluate, x0, level.iterations, {
-          signal: hooks.signal,
-          onIteration: async (it, xi) => {
-            globalIteration++;
-            await hooks.onIteration?.(
-              {
-                level: li,
-                levels: levels.length,
-                width: level.width,
-                height: level.height,
-                iteration: it.iteration,
-                levelIterations: level.iterations,
-                globalIteration,
-                totalIterations,
-                terms: objective.termsFor(it.loss),
-                evals: it.evals,
-              },
-              () => clipToBytes(xi, level.width, level.height),
-            );
-          },
-        });
-        x0.dispose();
-        const finalLoss = await objective.terms(res.x);
-        x = tf.reshape(res.x, [1, level.height, level.width, 3]);
-        res.x.dispose();
-        reports.push({
-          width: level.width,
-          height: level.height,
-          styleLongEdge: level.styleLongEdge,
-          iterations: res.iterations,
-          evals: res.evals,
-          stopReason: res.stopReason,
-          initialLoss,
-          finalLoss,
-          seconds: (performance.now() - levelStart) / 1000,
-        });
-        // Skip the remaining levels when interrupted; the caller writes what there is.
-        if (hooks.signal?.aborted) break;
-      } finally {
-        objective.dispose();
-        content.dispose();
-        for (const st of styleTensors) st.image.dispose();
-      }
+    for (const [index, level] of levels.entries()) {
+      hooks.onLevel?.(level, index, levels);
+      // runLevel disposes the previous level's result once it has upsampled it (disposing it twice is harmless).
+      const r = await runLevel(loss, contentFull, styleFull, x, { index, levels, done, totalIterations }, s, hooks);
+      x = r.x;
+      reports.push(r.report);
+      // Skip the remaining levels when interrupted; the caller writes what there is.
+      if (hooks.signal?.aborted) break;
     }
     if (x === null) throw new InvalidArgumentError('No level was run');
-    const [, h, w] = x.shape;
-    let image = await clipToBytes(x, w, h);
-    if (s.preserveColors === 'luminance') {
-      image = { data: Uint8Array.from(keepContentColors(image, args.content), (v) => Math.round(v)), width: w, height: h };
-    }
+    const image = await finalImage(x, s, args.content);
     const last = reports[reports.length - 1] as LevelReport;
     return { image, levels: reports, finalLoss: last.finalLoss, seconds: (performance.now() - started) / 1000 };
   } finally {
