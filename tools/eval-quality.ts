@@ -1,7 +1,7 @@
 /**
  * Issue 22's quality criteria for style networks, measured on the held-out photos (tools/held-out-photos.json) at
- * 512 px: prints one markdown table per style × photo with (1) the style-loss ratio (against the painting at its
- * own size), (2) the face content loss and
+ * 512 px: prints one markdown table per style × photo with (1) the style-loss ratio (against the painting at the
+ * size the network was trained at), (2) the face content loss and
  * its ratio to the imported Engstrom `wave` network's, (3) luma-std and colourfulness ratios, (4) grid score and
  * border steps, and a pass/fail per criterion (measures and thresholds: tools/quality-measures.ts); optionally
  * writes a contact sheet (`--sheet file.jpg|png`: the photos, then one row per network).
@@ -158,14 +158,19 @@ interface Painting {
   stats: ColourStats;
 }
 
-/** The painting's Gram targets and colour figures, at its own size (criterion 1: whatever size it was trained at). */
+/**
+ * The painting's Gram targets and colour figures at the size the network was trained against (meta.json's
+ * styleSize, as tools/eval-bundled.sh; the presets train at the painting's own size), else at its own size.
+ */
 async function paintingFigures(vgg: QualityVgg, net: Network, cache: Map<string, Painting>): Promise<Painting> {
-  const hit = cache.get(net.painting);
+  const key = `${net.painting}@${net.trainedStyleSize ?? 'own'}`;
+  const hit = cache.get(key);
   if (hit) return hit;
-  const t = await loadTensor(sharedPath(`images/styles/${net.painting}`));
+  const size = net.trainedStyleSize === null ? {} : { longEdge: net.trainedStyleSize };
+  const t = await loadTensor(sharedPath(`images/styles/${net.painting}`), size);
   const figures = { grams: vgg.grams(t), stats: await colourStats(t) };
   t.dispose();
-  cache.set(net.painting, figures);
+  cache.set(key, figures);
   return figures;
 }
 
@@ -289,14 +294,14 @@ async function writeSheet(path: string, nets: Network[], photos: HeldOut[], tmp:
   log(`contact sheet: ${path}`);
 }
 
-/** Lines for networks trained against the painting at another size than its own (criterion 1 uses its own). */
+/** Lines for networks trained against the painting at another size than its own (criterion 1 uses the former). */
 async function styleSizeNotes(nets: Network[]): Promise<string[]> {
   const notes: string[] = [];
   for (const net of nets) {
     const { width, height } = await probeImage(sharedPath(`images/styles/${net.painting}`));
     const own = Math.max(width, height);
     if (net.trainedStyleSize !== null && net.trainedStyleSize !== own) {
-      notes.push(`${net.id} was trained against ${net.painting} at ${net.trainedStyleSize} px; criterion 1 takes it at its own ${own} px.`);
+      notes.push(`${net.id} was trained against ${net.painting} at ${net.trainedStyleSize} px (its own size: ${own} px); criterion 1 takes it at ${net.trainedStyleSize} px.`);
     }
   }
   return notes;
