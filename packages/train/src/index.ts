@@ -16,7 +16,7 @@ export {
 } from './common-options.ts';
 export { preflight } from './preflight.ts';
 export { TrainingData, decodeResized, holdOut, scanImages } from './dataset.ts';
-export { Trainer, autoMicroBatch, type SampleImage, type TrainerIO } from './trainer.ts';
+export { Trainer, autoMicroBatch, type SampleImage, type TrainerConfig, type TrainerIO, type TrainResult } from './trainer.ts';
 export { listCheckpoints, readJson, resolveResume, writeText } from './run-dir.ts';
 export { chooseEngine, engineSupport, selectEngine, type EngineChoice, type EngineDeviceRequest, type EngineOptions } from './engine-step.ts';
 export { runEngineTraining, type EngineRunConfig, type EngineRunOptions } from './engine-trainer.ts';

@@ -4,17 +4,14 @@
  * This module wires the CLI options to the trainer (@hokusai/train): preset and resume resolution, preflight,
  * backend, loss network, data, checkpoints, progress, and the final "how to use it" lines.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename, join, resolve, relative } from 'node:path';
 import { FULL_NET, HALF_NET, TransformerNet, serializeCheckpointAsync, type CheckpointMeta, type NetConfig } from '@hokusai/model';
 import { HokusaiError, InvalidArgumentError } from '@hokusai/errors';
-import { lossOptionsOf, PerceptualLoss, readKerasVggH5, type VggWeights } from '@hokusai/losses';
-import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, loadLossWeights, readImage, saveCheckpointDir, sharedPath, writeImage } from '@hokusai/node';
+import { lossOptionsOf, PerceptualLoss, type VggWeights } from '@hokusai/losses';
+import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, saveCheckpointDir, sharedPath, writeImage } from '@hokusai/node';
 import { defineCommand, kebab, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
-import { TOOL_VERSION } from '../version.ts';
+import { fileSha256, loadLossNetwork, readStyles, setStyleTargets, TOOL_VERSION } from '../command-setup.ts';
 import {
   trainSchema,
   type TrainOptions,
@@ -27,7 +24,9 @@ import {
   Trainer,
   autoMicroBatch,
   type SampleImage,
+  type TrainerConfig,
   type TrainerIO,
+  type TrainResult,
   resolveResume,
   readJson,
   writeText,
@@ -35,7 +34,6 @@ import {
   runEngineTraining,
 } from '@hokusai/train';
 import { requestEngineDevice, type EngineLossSettings } from '@hokusai/engine';
-import { checkStyleFits } from '@hokusai/optimize';
 
 /** Images larger than this are refused before decoding (the same default as `hokusai stylize`). */
 const MAX_PIXELS = DEFAULT_MAX_PIXELS;
@@ -92,20 +90,8 @@ async function applyResume(options: TrainOptions, ctx: CommandContext, given: Re
   return { options: trainSchema.parse(merged), dir };
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 function quoteArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
-
-async function loadVggWeights(options: TrainOptions): Promise<{ weights: VggWeights; sha: string | undefined }> {
-  if (options.weights) {
-    const bytes = new Uint8Array(await readFile(options.weights));
-    return { weights: await readKerasVggH5(bytes, options.lossNet), sha: sha256(bytes) };
-  }
-  return { weights: await loadLossWeights({ lossNet: options.lossNet, cacheDir: options.cacheDir }), sha: undefined };
 }
 
 /** Bytes one checkpoint takes: model weights + trainer copy + two Adam moments (float32), plus slack. */
@@ -172,10 +158,10 @@ function requestDevice(): ReturnType<typeof requestEngineDevice> {
   return requestEngineDevice((globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
 }
 
-export async function runTrain(input: TrainOptions, ctx: CommandContext, given: ReadonlySet<string> = offDefault(input)): Promise<void> {
-  let options = applyPreset(input, given);
-  const resumed = await applyResume(options, ctx, given);
-  options = resumed.options;
+/** Preset and resume applied, then the option combinations the schema cannot check alone. */
+async function resolveTrainOptions(input: TrainOptions, ctx: CommandContext, given: ReadonlySet<string>): Promise<{ options: TrainOptions; resumeDir: string | null }> {
+  const resumed = await applyResume(applyPreset(input, given), ctx, given);
+  const options = resumed.options;
   if (options.styleBlend.length > 0 && options.styleBlend.length !== options.style.length) {
     throw new InvalidArgumentError(`--style-blend: expected one weight per --style (${options.style.length}), got ${options.styleBlend.length}`);
   }
@@ -185,7 +171,158 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
   if (options.stabilityShift * 4 > options.imageSize) {
     throw new InvalidArgumentError(`--stability-shift: expected at most a quarter of --image-size (${options.imageSize / 4} px), got ${options.stabilityShift}`);
   }
+  return { options, resumeDir: resumed.dir };
+}
+
+/** Training and held-out validation images: --validation a folder, or N images held out of the dataset. */
+async function splitImages(options: TrainOptions, allFiles: string[]): Promise<{ trainFiles: string[]; validationFiles: string[] }> {
   const validationDir = /^\d+$/.test(options.validation) ? null : options.validation;
+  if (validationDir) return { trainFiles: allFiles, validationFiles: await scanImages(validationDir) };
+  const count = Math.min(Number(options.validation), Math.floor(allFiles.length / 5));
+  const { train, validation } = holdOut(allFiles, count, options.seed);
+  return { trainFiles: train, validationFiles: validation };
+}
+
+/** The batches, the validation crops and the fixed sample images (two, validation images first). */
+async function trainingData(options: TrainOptions, files: { trainFiles: string[]; validationFiles: string[] }, ctx: CommandContext): Promise<{ data: TrainingData; validation: Uint8Array[]; samples: SampleImage[] }> {
+  const { trainFiles, validationFiles } = files;
+  const data = new TrainingData(
+    trainFiles,
+    { imageSize: options.imageSize, batchSize: options.batchSize, seed: options.seed, flip: options.flip, maxScale: options.scaleAugment, maxPixels: MAX_PIXELS, cacheBytes: 256_000_000 },
+    ctx.log,
+  );
+  const validation = await Promise.all(validationFiles.map((f) => data.centerCrop(f, options.imageSize)));
+  const sampleFiles = (validationFiles.length > 0 ? validationFiles : trainFiles).slice(0, 2);
+  const samples: SampleImage[] = [];
+  for (const f of sampleFiles) {
+    const img = await decodeResized(f, options.sampleSize, MAX_PIXELS);
+    samples.push({ name: basename(f).replace(/\.[^.]+$/, ''), data: new Uint8Array(img.data), width: img.width, height: img.height });
+  }
+  return { data, validation, samples };
+}
+
+/** A new network (seeded), or the --init-from weights copied into it. */
+function createNet(netConfig: NetConfig, options: TrainOptions, init: { net: TransformerNet; meta: CheckpointMeta } | null, ctx: CommandContext): TransformerNet {
+  const net = TransformerNet.create(netConfig, options.seed);
+  if (init) {
+    net.variables.forEach((v, i) => v.assign(init.net.variables[i]!));
+    init.net.dispose();
+    ctx.log(`initialised from ${options.initFrom} (${init.meta.name}, step ${init.meta.step})`);
+  }
+  return net;
+}
+
+/** Writes checkpoints (meta.json with `meta`, weights read asynchronously: webgpu in Node has no dataSync) and sample JPEGs. */
+function trainerIO(net: TransformerNet, meta: Omit<CheckpointMeta, 'step' | 'losses' | 'createdAt'>): TrainerIO {
+  return {
+    async saveCheckpoint(dir, m, extra) {
+      const full = { ...meta, ...m, createdAt: new Date().toISOString() } as CheckpointMeta;
+      await saveCheckpointDir(dir, await serializeCheckpointAsync(net, full), extra);
+    },
+    async writeImage(path, image) {
+      await writeImage(path, { data: image.data, width: image.width, height: image.height }, { format: 'jpeg', quality: 90 });
+    },
+  };
+}
+
+/** The Trainer's settings from the options. */
+function trainerConfig(options: TrainOptions, run: { iterations: number; microBatch: number; backend: string; meta: Record<string, unknown> }): TrainerConfig {
+  return {
+    out: options.out,
+    iterations: run.iterations,
+    batchSize: options.batchSize,
+    imageSize: options.imageSize,
+    microBatch: run.microBatch,
+    lr: options.lr,
+    lrDecay: options.lrDecay,
+    checkpointEvery: options.checkpointEvery,
+    keep: options.keep,
+    sampleEvery: options.sampleEvery,
+    logEvery: options.logEvery,
+    prefetch: options.prefetch,
+    backend: run.backend,
+    jitter: { max: options.jitter, seed: options.seed },
+    stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed, shift: options.stabilityShift },
+    meta: run.meta,
+  };
+}
+
+/** The end of a run: INTERRUPTED with the command to continue, else the final model and how to use it. */
+async function finishRun(trainer: Trainer, result: TrainResult, options: TrainOptions, name: string, ctx: CommandContext): Promise<void> {
+  if (result.interrupted) {
+    throw new HokusaiError(
+      'INTERRUPTED',
+      `interrupted at step ${result.step}: checkpoint written; continue with\n  hokusai train --out ${options.out} --resume latest`,
+    );
+  }
+  const finalDir = await trainer.saveFinal();
+  const rel = relative(process.cwd(), resolve(finalDir)) || finalDir;
+  const styleId = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'style';
+  ctx.log(
+    `done: ${result.step} steps, loss ${result.firstLoss?.toPrecision(4)} → ${result.lastLoss?.toPrecision(4)}` +
+      `${result.rollbacks ? `, ${result.rollbacks} rollback(s)` : ''}\nmodel: ${rel}\nuse it:\n` +
+      `  hokusai stylize --checkpoint ${rel} photo.jpg --out styled.jpg\n` +
+      `  mkdir -p checkpoints && cp -r ${rel} checkpoints/${styleId} && hokusai serve --checkpoints checkpoints`,
+  );
+  ctx.out(`${rel}\n`);
+}
+
+/** What one run trains with, set up by runTrain. */
+interface TrainRun {
+  options: TrainOptions;
+  resumeDir: string | null;
+  engine: Awaited<ReturnType<typeof selectEngine>>;
+  net: TransformerNet;
+  trainer: Trainer;
+  vggWeights: VggWeights;
+  loss: PerceptualLoss;
+  netConfig: NetConfig;
+  data: TrainingData;
+  files: { trainFiles: string[]; validationFiles: string[] };
+  validation: Uint8Array[];
+  samples: SampleImage[];
+  iterations: number;
+  microBatch: number;
+  name: string;
+}
+
+/** Resume the trainer's state if asked, write config.json, then train on the engine or tfjs with a progress bar. */
+async function train(r: TrainRun, ctx: CommandContext): Promise<void> {
+  const { options, engine, trainer, vggWeights, data, netConfig, loss, validation, samples, iterations, microBatch, name } = r;
+  const { trainFiles, validationFiles } = r.files;
+  if (r.resumeDir) {
+    const state = await trainer.restore(r.resumeDir);
+    ctx.log(`resumed from ${r.resumeDir} at step ${state.step} (learning rate × ${state.lrScale})`);
+  }
+  await writeText(join(options.out, 'config.json'), JSON.stringify({ ...options, resume: undefined, iterations }, null, 2) + '\n');
+  ctx.log(
+    `training ${name}: ${r.net.parameterCount().toLocaleString('en')} parameters (${options.width}), ${trainFiles.length} images` +
+      `${validationFiles.length ? ` + ${validationFiles.length} held out` : ''}, ${iterations} steps of ${options.batchSize}×${options.imageSize}² ` +
+      `${engine.device ? 'on the engine' : `(micro-batches of ${microBatch})`}, ${options.lossNet} loss, out ${options.out}`,
+  );
+  const progress = createProgress({ total: iterations, initial: trainer.step, label: 'train', unit: 'steps', fields: { loss: 0, 'img/s': 0 }, log: ctx.log });
+  let result;
+  try {
+    result = engine.device
+      ? await runEngineTraining(trainer, vggWeights, data, { netConfig, loss: engineLoss(options), styleTargets: await styleTargetsOf(loss) }, {
+        signal: ctx.signal, log: ctx.log, validation, samples, device: engine.device, onProgress: (step) => progress.update(step, {}),
+      })
+      : await trainer.run({
+        signal: ctx.signal,
+        validation,
+        samples,
+        onProgress: (step, l, ips) =>
+          progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, lattice: Math.round(l.lattice * 100) / 100, ...(l.stability === undefined ? {} : { stability: l.stability }), 'img/s': Math.round(ips * 100) / 100 }),
+      });
+  } finally {
+    progress.stop();
+  }
+  if (data.bad.size > 0) ctx.log(`skipped ${data.bad.size} unreadable image(s) of ${trainFiles.length} (listed above)`);
+  await finishRun(trainer, result, options, name, ctx);
+}
+
+export async function runTrain(input: TrainOptions, ctx: CommandContext, given: ReadonlySet<string> = offDefault(input)): Promise<void> {
+  const { options, resumeDir } = await resolveTrainOptions(input, ctx, given);
   const { files: allFiles } = await preflight({
     styles: options.style,
     dataset: options.dataset,
@@ -204,152 +341,40 @@ export async function runTrain(input: TrainOptions, ctx: CommandContext, given: 
   const netConfig: NetConfig = options.inputNoise > 0 ? { ...baseConfig, inputNoise: options.inputNoise } as NetConfig : baseConfig;
   // The style images, at --style-size: their Gram targets take one forward pass of the loss network over each
   // whole painting, which must fit the engine (wasm: a 4 GiB heap) — checked before the weights load.
-  const styleRefs: { file: string; sha256: string; weight: number }[] = [];
-  const decoded: { img: { data: Uint8Array | Buffer; width: number; height: number }; weight: number }[] = [];
-  for (let i = 0; i < options.style.length; i++) {
-    const file = options.style[i]!;
-    const weight = options.styleBlend[i] ?? 1;
-    const img = await readImage(file, { longEdge: options.styleSize, maxPixels: MAX_PIXELS, label: `--style ${file}` });
-    checkStyleFits({ file, image: img, styleSize: options.styleSize, lossNet: options.lossNet, styleLayers: Object.keys(options.styleLayers), backend: backend.name });
-    decoded.push({ img, weight });
-    styleRefs.push({ file: basename(file), sha256: sha256(new Uint8Array(await readFile(file))), weight });
-  }
-  const init = options.initFrom !== undefined && !resumed.dir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
-  const { weights: vggWeights, sha: weightsSha } = await loadVggWeights(options);
-  const loss = PerceptualLoss.fromWeights(vggWeights, lossOptionsOf(options));
-  const styleImages = decoded.map((d) => ({ image: tf.tensor3d(Float32Array.from(d.img.data), [d.img.height, d.img.width, 3]), weight: d.weight }));
-  loss.setStyle(styleImages);
-  for (const s of styleImages) s.image.dispose();
+  const styles = await readStyles(options.style, {
+    blend: options.styleBlend,
+    longEdge: options.styleSize,
+    maxPixels: MAX_PIXELS,
+    fits: { lossNet: options.lossNet, styleLayers: Object.keys(options.styleLayers), backend: backend.name },
+  });
+  const styleRefs = await Promise.all(styles.map(async (s) => ({ file: basename(s.path), sha256: await fileSha256(s.path), weight: s.weight })));
+  const init = options.initFrom !== undefined && !resumeDir ? await loadInitFrom(options.initFrom, netConfig, options.width) : null;
+  // A --weights file is read as it is (not added to the weights cache), and only its hash is recorded.
+  const lossNet = await loadLossNetwork(options, { cache: false });
+  const weightsSha = options.weights ? lossNet.sha256 : undefined;
+  const loss = PerceptualLoss.fromWeights(lossNet.weights, lossOptionsOf(options));
+  setStyleTargets(loss, styles);
 
-  // Data: training images, held-out validation images, fixed sample images.
-  let trainFiles = allFiles;
-  let validationFiles: string[] = [];
-  if (validationDir) validationFiles = await scanImages(validationDir);
-  else {
-    const count = Math.min(Number(options.validation), Math.floor(allFiles.length / 5));
-    ({ train: trainFiles, validation: validationFiles } = holdOut(allFiles, count, options.seed));
-  }
-  const iterations = options.epochs !== undefined ? Math.ceil((options.epochs * trainFiles.length) / options.batchSize) : options.iterations;
+  const files = await splitImages(options, allFiles);
+  const iterations = options.epochs !== undefined ? Math.ceil((options.epochs * files.trainFiles.length) / options.batchSize) : options.iterations;
   const microBatch = options.microBatch > 0 ? options.microBatch : autoMicroBatch(backend.name, options.imageSize, options.batchSize);
-  const data = new TrainingData(
-    trainFiles,
-    { imageSize: options.imageSize, batchSize: options.batchSize, seed: options.seed, flip: options.flip, maxScale: options.scaleAugment, maxPixels: MAX_PIXELS, cacheBytes: 256_000_000 },
-    ctx.log,
-  );
-  const validation = await Promise.all(validationFiles.map((f) => data.centerCrop(f, options.imageSize)));
-  const sampleFiles = (validationFiles.length > 0 ? validationFiles : trainFiles).slice(0, 2);
-  const samples: SampleImage[] = [];
-  for (const f of sampleFiles) {
-    const img = await decodeResized(f, options.sampleSize, MAX_PIXELS);
-    samples.push({ name: basename(f).replace(/\.[^.]+$/, ''), data: new Uint8Array(img.data), width: img.width, height: img.height });
-  }
-
-  // Network and trainer.
-  const net = TransformerNet.create(netConfig, options.seed);
-  if (init) {
-    net.variables.forEach((v, i) => v.assign(init.net.variables[i]!));
-    init.net.dispose();
-    ctx.log(`initialised from ${options.initFrom} (${init.meta.name}, step ${init.meta.step})`);
-  }
+  const { data, validation, samples } = await trainingData(options, files, ctx);
+  const net = createNet(netConfig, options, init, ctx);
   const name = options.name ?? (options.style.length === 1 ? basename(options.style[0]!).replace(/\.[^.]+$/, '') : 'blend');
-  const training = { ...options, iterations, microBatch, backend: backend.name };
   const meta: Omit<CheckpointMeta, 'step' | 'losses' | 'createdAt'> = {
     formatVersion: 1,
     name,
     styleImages: styleRefs,
     lossNetwork: { name: options.lossNet, ...(weightsSha ? { weightsSha256: weightsSha } : {}) },
-    training,
-    ...(await provenance(resumed.dir, init)),
+    training: { ...options, iterations, microBatch, backend: backend.name },
+    ...(await provenance(resumeDir, init)),
     toolVersion: TOOL_VERSION,
     ...(engine.device ? { engine: 'gpu' } : {}),
   };
-  const io: TrainerIO = {
-    async saveCheckpoint(dir, m, extra) {
-      const full = { ...meta, ...m, createdAt: new Date().toISOString() } as CheckpointMeta;
-      // Asynchronous weight reads: webgpu in Node has no dataSync.
-      await saveCheckpointDir(dir, await serializeCheckpointAsync(net, full), extra);
-    },
-    async writeImage(path, image) {
-      await writeImage(path, { data: image.data, width: image.width, height: image.height }, { format: 'jpeg', quality: 90 });
-    },
-  };
-  const trainer = new Trainer(
-    net,
-    loss,
-    data,
-    io,
-    {
-      out: options.out,
-      iterations,
-      batchSize: options.batchSize,
-      imageSize: options.imageSize,
-      microBatch,
-      lr: options.lr,
-      lrDecay: options.lrDecay,
-      checkpointEvery: options.checkpointEvery,
-      keep: options.keep,
-      sampleEvery: options.sampleEvery,
-      logEvery: options.logEvery,
-      prefetch: options.prefetch,
-      backend: backend.name,
-      jitter: { max: options.jitter, seed: options.seed },
-      stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed, shift: options.stabilityShift },
-      meta: meta as unknown as Record<string, unknown>,
-    },
-    ctx.log,
-  );
+  const config = trainerConfig(options, { iterations, microBatch, backend: backend.name, meta: meta as unknown as Record<string, unknown> });
+  const trainer = new Trainer(net, loss, data, trainerIO(net, meta), config, ctx.log);
   try {
-    if (resumed.dir) {
-      const state = await trainer.restore(resumed.dir);
-      ctx.log(`resumed from ${resumed.dir} at step ${state.step} (learning rate × ${state.lrScale})`);
-    }
-    await writeText(join(options.out, 'config.json'), JSON.stringify({ ...options, resume: undefined, iterations }, null, 2) + '\n');
-    ctx.log(
-      `training ${name}: ${net.parameterCount().toLocaleString('en')} parameters (${options.width}), ${trainFiles.length} images` +
-        `${validationFiles.length ? ` + ${validationFiles.length} held out` : ''}, ${iterations} steps of ${options.batchSize}×${options.imageSize}² ` +
-        `${engine.device ? 'on the engine' : `(micro-batches of ${microBatch})`}, ${options.lossNet} loss, out ${options.out}`,
-    );
-    const progress = createProgress({
-      total: iterations,
-      initial: trainer.step,
-      label: 'train',
-      unit: 'steps',
-      fields: { loss: 0, 'img/s': 0 },
-      log: ctx.log,
-    });
-    let result;
-    try {
-      result = engine.device
-        ? await runEngineTraining(trainer, vggWeights, data, { netConfig, loss: engineLoss(options), styleTargets: await styleTargetsOf(loss) }, {
-          signal: ctx.signal, log: ctx.log, validation, samples, device: engine.device, onProgress: (step) => progress.update(step, {}),
-        })
-        : await trainer.run({
-          signal: ctx.signal,
-          validation,
-          samples,
-          onProgress: (step, l, ips) =>
-            progress.update(step, { loss: l.total, content: l.content, style: l.style, tv: l.tv, lattice: Math.round(l.lattice * 100) / 100, ...(l.stability === undefined ? {} : { stability: l.stability }), 'img/s': Math.round(ips * 100) / 100 }),
-        });
-    } finally {
-      progress.stop();
-    }
-    if (data.bad.size > 0) ctx.log(`skipped ${data.bad.size} unreadable image(s) of ${trainFiles.length} (listed above)`);
-    if (result.interrupted) {
-      throw new HokusaiError(
-        'INTERRUPTED',
-        `interrupted at step ${result.step}: checkpoint written; continue with\n  hokusai train --out ${options.out} --resume latest`,
-      );
-    }
-    const finalDir = await trainer.saveFinal();
-    const rel = relative(process.cwd(), resolve(finalDir)) || finalDir;
-    const styleId = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'style';
-    ctx.log(
-      `done: ${result.step} steps, loss ${result.firstLoss?.toPrecision(4)} → ${result.lastLoss?.toPrecision(4)}` +
-        `${result.rollbacks ? `, ${result.rollbacks} rollback(s)` : ''}\nmodel: ${rel}\nuse it:\n` +
-        `  hokusai stylize --checkpoint ${rel} photo.jpg --out styled.jpg\n` +
-        `  mkdir -p checkpoints && cp -r ${rel} checkpoints/${styleId} && hokusai serve --checkpoints checkpoints`,
-    );
-    ctx.out(`${rel}\n`);
+    await train({ options, resumeDir, engine, net, trainer, vggWeights: lossNet.weights, loss, netConfig, data, files, validation, samples, iterations, microBatch, name }, ctx);
   } finally {
     engine.device?.device.destroy();
     trainer.dispose();
