@@ -2,13 +2,14 @@
 // fake camera, no GPU) at each processing size, with the backend the page got. Random-init networks (HALF_NET by
 // default; speed does not depend on the weights' values), the page built with Vite and served on loopback.
 // Usage: npx tsx bench/web-fps.ts [--backends auto,wasm,webgl] [--nets half,full] [--sizes 192,256,384,512]
-//        [--seconds 5]
+//        [--seconds 5] [--checkpoints dir,dir]   (real checkpoint folders instead of --nets, e.g. a style and its
+//        stable-for-video variant: issue 21.4, same architecture so the same fps)
 import { list, parseArgs, printTable } from './bench-util.ts';
 
-const args = parseArgs({ backends: 'auto', nets: 'half', sizes: '192,256,384,512', seconds: '5' });
+const args = parseArgs({ backends: 'auto', nets: 'half', sizes: '192,256,384,512', seconds: '5', checkpoints: '' });
 const { mkdtemp, rm } = await import('node:fs/promises');
 const { tmpdir } = await import('node:os');
-const { join } = await import('node:path');
+const { basename, join, resolve } = await import('node:path');
 const tf = await import('@tensorflow/tfjs-core');
 const { FULL_NET, HALF_NET, serializeCheckpoint } = await import('@hokusai/model');
 const { initBackend, saveCheckpointDir } = await import('@hokusai/node');
@@ -18,9 +19,11 @@ const { makeVisibleNet, probeImage, testMeta } = await import('../packages/web-d
 await initBackend('cpu');
 const seconds = Number(args['seconds']);
 const tmp = await mkdtemp(join(tmpdir(), 'hokusai-web-fps-'));
-const nets = list(args['nets'] as string);
-const styles = [];
-for (const id of nets) {
+const checkpointDirs = list(args['checkpoints'] as string).filter((d) => d !== '');
+const nets = checkpointDirs.length ? checkpointDirs.map((d) => basename(d)) : list(args['nets'] as string);
+const styles = checkpointDirs.map((d) => ({ id: basename(d), name: `${basename(d)} net`, dir: resolve(d) }));
+if (new Set(nets).size !== nets.length) throw new Error(`--checkpoints: expected folders with different names, got ${nets.join(', ')}`);
+for (const id of checkpointDirs.length ? [] : nets) {
   const config = id === 'full' ? FULL_NET : id === 'half' ? HALF_NET : null;
   if (!config) throw new Error(`--nets expects half and/or full, got ${id}`);
   const probe = probeImage();
@@ -52,7 +55,7 @@ try {
     console.log(`requested ${backend}: page runs ${got}; ${await page.locator('#backend-note').textContent()}`);
     await page.getByRole('button', { name: 'Start camera' }).click();
     for (const id of nets) {
-      await page.getByRole('radio', { name: `${id} net` }).check();
+      await page.getByRole('radio', { name: `${id} net`, exact: true }).check();
       await page.waitForFunction((s) => window.__hokusai.style === s, id);
       for (const size of list(args['sizes'] as string)) {
         await page.getByTestId('size').selectOption(size);

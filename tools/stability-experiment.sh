@@ -4,7 +4,8 @@
 # once per stability weight W (Gupta et al. 2017, "Characterizing and Improving Stability in Neural Style Transfer":
 # `--stability-weight W --stability-shift S`, docs/video.md). Then each network is measured with `hokusai flicker`
 # (pan, zoom and static clips of known motion, docs/video.md) and with the style-loss protocol of
-# tools/eval-bundled.sh (the four held-out photos at 512 px), and a markdown table compares them with W = 0.
+# tools/eval-bundled.sh (the four held-out photos at 512 px, great-wave's painting at 928 px), and a markdown table
+# compares them with W = 0.
 #
 # Usage: tools/stability-experiment.sh [train|measure|all]   (default all; prints the table)
 #   STAB_WEIGHTS="300 1000"  stability weights to try besides 0     STAB_STEPS=80   fine-tuning steps per run
@@ -51,17 +52,45 @@ train() {
   local pid; for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
+# Style loss as tools/eval-bundled.sh measures it (the same `hokusai stylize` and `hokusai eval` calls: unweighted VGG19
+# style loss at 512 px against the painting at the checkpoint's --style-size), but each held-out photo's own loss is
+# computed once for all the networks, and two networks are measured at a time.
+held_out=(kodim14.png kodim19.png kodim23.png skimage_coffee.png)
+style_sum() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);console.log(Object.values(r.style).reduce((a,b)=>a+b,0))})'; }
+eval_args() { echo --loss-net vgg19 --weights "$shared/weights/vgg19-keras/vgg19_notop.h5" --style "$shared/images/styles/great_wave_hokusai.jpg" --content "$1" --style-size 928 --size 512 --json --backend wasm; }
+photo_loss() { # photo -> its own style loss, cached in $out/photo-style-loss/
+  local p=$shared/images/content/$1 f=$out/photo-style-loss/$1.txt
+  mkdir -p "$out/photo-style-loss"
+  [ -s "$f" ] || { hokusai eval $(eval_args "$p") --image "$p" 2>/dev/null | style_sum > "$f.tmp" && mv "$f.tmp" "$f"; }
+  cat "$f"
+}
+eval_run() { # run folder name (w<W>) -> $out/eval-<name>-<at>.md (rows as tools/eval-bundled.sh prints them)
+  local name=$1 ckpt=$out/$1/checkpoint-$at md=$out/eval-$1-$at.md photo o before after
+  if [ -s "$md" ]; then echo "style loss of $name at step $at: $md" >&2; return; fi
+  echo "style loss of $name at step $at…" >&2
+  mkdir -p "$out/eval-$name"
+  for photo in "${held_out[@]}"; do
+    o=$out/eval-$name/${photo%.*}-$at.png
+    hokusai stylize --checkpoint "$ckpt" --max-size 512 "$shared/images/content/$photo" --out "$o" --backend wasm >/dev/null 2>&1
+    before=$(photo_loss "$photo")
+    after=$(hokusai eval $(eval_args "$shared/images/content/$photo") --image "$o" 2>/dev/null | style_sum)
+    printf '| %s | %s | %.4g | %.4g | %s | - |\n' "$name" "$photo" "$before" "$after" "$(node -e "console.log(($after/$before).toFixed(3))")"
+  done > "$md.tmp"
+  mv "$md.tmp" "$md"
+}
+
 measure() {
   local ckpts=() w
   for w in "${runs[@]}"; do ckpts+=(-c "$out/w$w/checkpoint-$at"); done
+  local photo; for photo in "${held_out[@]}"; do photo_loss "$photo" >/dev/null & done; wait
   echo "flicker of ${#runs[@]} networks at step $at…" >&2
-  hokusai flicker "${ckpts[@]}" --frames 12 --size 256 --json > "$out/flicker-$at.json" 2>/dev/null
+  hokusai flicker "${ckpts[@]}" --frames 12 --size 256 --json > "$out/flicker-$at.json" 2>/dev/null &
+  local i=0
   for w in "${runs[@]}"; do
-    echo "style loss of w$w at step $at (tools/eval-bundled.sh)…" >&2
-    mkdir -p "$out/eval-w$w"
-    ln -sfn "$(cd "$out/w$w/checkpoint-$at" && pwd)" "$out/eval-w$w/$style"
-    EVAL_CHECKPOINTS=$out/eval-w$w bash tools/eval-bundled.sh "$style" > "$out/eval-w$w-$at.md"
+    eval_run "w$w" &
+    i=$((i + 1)); [ $((i % 2)) -ne 0 ] || wait
   done
+  wait
   table
 }
 
