@@ -5,25 +5,14 @@
  * `optimize`, `eval` and `import` call these instead of each reading them its own way.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { readKerasVggH5, type LossNetName, type PerceptualLoss, type VggWeights } from '@hokusai/losses';
-import { loadLossWeights, readImage, rgbToTensor, type RgbImage } from '@hokusai/node';
+import { loadLossWeights, packageVersion, readImage, rgbToTensor, type RgbImage } from '@hokusai/node';
 import { checkStyleFits } from '@hokusai/optimize';
 
-function readVersion(): string {
-  try {
-    // src/command-setup.ts and the bundle dist/hokusai.mjs both sit one folder below packages/cli/package.json.
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
 /** The tool version (packages/cli/package.json). */
-export const TOOL_VERSION: string = readVersion();
+export const TOOL_VERSION: string = packageVersion(new URL('../package.json', import.meta.url));
 
 /** SHA-256 of a file's bytes, hex. */
 export async function fileSha256(path: string): Promise<string> {

@@ -1,5 +1,6 @@
 // Public entry of @hokusai/node.
 export { writeFileAtomic } from './atomic-file.ts';
+export { packageVersion } from './package-version.ts';
 // Checkpoint folders: atomic, crash-safe save; load repairs an interrupted save; a missing one lists those that exist.
 export {
   saveCheckpointDir,

@@ -6,9 +6,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import type { Express } from 'express';
 import { HokusaiError } from '@hokusai/errors';
+import { packageVersion } from '@hokusai/node';
 import { createApp } from './app.ts';
 import { ServerMetrics } from './metrics.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
@@ -27,15 +27,6 @@ export interface RunningServer {
   ready: Promise<void>;
   /** Graceful stop; safe to call more than once. */
   shutdown(): Promise<void>;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 /** A listen failure on a busy or privileged port as an IO error naming the port and how to choose another. */
@@ -72,7 +63,7 @@ function createContext(options: ServeOptions, log: (line: string) => void): Serv
     onChange: (styles) => metrics.stylesLoaded.set(styles.length),
   });
   const state = { startedAt: Date.now(), started: false, shuttingDown: false, inFlight: 0 };
-  return { options, registry, pool, metrics, state, log, version: packageVersion() };
+  return { options, registry, pool, metrics, state, log, version: packageVersion(new URL('../package.json', import.meta.url)) };
 }
 
 /** The HTTP server with slowloris protection (header and request timeouts checked every second at most) and bounds. */
