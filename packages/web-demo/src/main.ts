@@ -3,14 +3,17 @@
  * `GET /v1/styles`, loads the chosen style network lazily (Johnson et al. 2016 transformation network, the same
  * `@hokusai/model` code and checkpoint files as the Node tools), styles the webcam live and image files on demand.
  * The webcam uses a style's stable-for-video variant where the server has one (video-variants.ts), stills the
- * regular network.
+ * regular network. On WebGPU, camera frames go through Hokusai's own engine (engine-frames.ts) where it runs the
+ * network; the backend line says so, and a lost engine device falls back to tfjs with a message.
  * Every failure ends as a readable message in the page. `window.__hokusai` exposes counters for tests.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { NetConfig } from '@hokusai/model';
 import { chooseBackend, parseBackendParam, watchContextLoss, type PageBackend } from './backend.ts';
 import { fetchStyles } from './styles-api.ts';
 import { describeChoice, networkFor, pairVideoVariants, type StyleChoice, type StyleUse } from './video-variants.ts';
 import { ModelCache } from './model-cache.ts';
+import { backendLabel, chooseFramePath, EngineFrames, engineWanted, type FramePath } from './engine-frames.ts';
 import { LiveStylizer, type FrameCapture, type LiveSettings, type LiveStats } from './render-loop.ts';
 import { closeCamera, openCamera } from './camera.ts';
 import { canvasToPngBlob, decodeImageFile, stylizeBitmap } from './still-image.ts';
@@ -20,6 +23,8 @@ interface HokusaiTestHooks {
   numTensors(): number;
   readonly frames: number;
   backend: PageBackend | null;
+  /** Which path paints the current network's camera frames: Hokusai's engine (WebGPU pages) or tfjs. */
+  framePath: FramePath;
   /** The picked style's id once the network for the current use (camera or stills) is loaded. */
   style: string | null;
   /** Id of that network: the stable variant's while the camera runs, if the style has one. */
@@ -27,7 +32,7 @@ interface HokusaiTestHooks {
   ready: boolean;
   /** Resolves with the next processed camera frame: input and output RGBA bytes (base64). */
   lastFrame(): Promise<FrameCapture>;
-  /** Test hook: simulate a lost WebGL context (no-op on other backends). */
+  /** Test hook: simulate a lost WebGL context, or a lost device of Hokusai's engine while it runs (else a no-op). */
   loseContext(): boolean;
   /** Progress notes shown over the stage so far (camera starting, a network's first frame), oldest first. */
   readonly stageNotes: string[];
@@ -78,6 +83,9 @@ let styles: StyleChoice[] = [];
 let current: StyleChoice | null = null;
 let stillUrl: string | null = null;
 let gpuLost = false;
+/** Hokusai's engine while the page runs on WebGPU and the engine's device works, else null. */
+let engine: EngineFrames | null = null;
+let backendNote = '';
 
 const hooks: HokusaiTestHooks = {
   numTensors: () => tf.memory().numTensors,
@@ -85,6 +93,7 @@ const hooks: HokusaiTestHooks = {
     return live?.frames ?? 0;
   },
   backend: null,
+  framePath: 'tfjs',
   style: null,
   network: null,
   ready: false,
@@ -94,6 +103,10 @@ const hooks: HokusaiTestHooks = {
   },
   stageNotes: [],
   loseContext: () => {
+    if (engine) {
+      engine.loseDevice();
+      return true;
+    }
     const gl = (tf.backend() as unknown as { gpgpu?: { gl?: WebGLRenderingContext } }).gpgpu?.gl;
     const ext = gl?.getExtension('WEBGL_lose_context');
     ext?.loseContext();
@@ -141,7 +154,7 @@ function showStageNote(text: string | null, kind: 'camera' | 'warmup' = 'camera'
 function onWarmup(active: boolean): void {
   if (active) {
     const name = current ? `“${current.style.name}”` : 'the style';
-    showStageNote(`Preparing ${name} on ${hooks.backend ?? 'this backend'}: the first frame uploads and compiles the network…`, 'warmup');
+    showStageNote(`Preparing ${name} on ${els.backend.textContent || 'this backend'}: the first frame uploads and compiles the network…`, 'warmup');
   } else if (noteKind === 'warmup') {
     showStageNote(null);
   }
@@ -149,6 +162,39 @@ function onWarmup(active: boolean): void {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Shows the backend (and whether Hokusai's engine paints `config`'s frames) at the top of the page. */
+function showBackend(config: NetConfig | null): void {
+  const backend = hooks.backend;
+  if (backend === null) return;
+  const { path, why } = chooseFramePath(engine, config);
+  hooks.framePath = path;
+  els.backend.textContent = backendLabel(backend, path);
+  els.backendNote.textContent = [backendNote, why ? `(tfjs: ${why})` : ''].filter(Boolean).join(' ');
+}
+
+/** Opens Hokusai's engine when the page runs on WebGPU; the note says why not when it cannot run here. */
+async function openEngine(backend: PageBackend): Promise<void> {
+  if (!engineWanted(backend)) return;
+  const opened = await EngineFrames.open(navigator.gpu, onEngineLost);
+  if ('reason' in opened) {
+    backendNote = [backendNote, `(Hokusai engine: ${opened.reason}; tfjs runs the frames)`].filter(Boolean).join(' ');
+    return;
+  }
+  engine = opened;
+  backendNote = [backendNote, `(Hokusai engine on ${opened.adapter})`].filter(Boolean).join(' ');
+}
+
+/** The engine's device is gone: frames continue on tfjs (the next path), and the page says so. */
+function onEngineLost(reason: string): void {
+  const lost = engine;
+  engine = null;
+  if (live) live.engine = null;
+  lost?.dispose();
+  backendNote = `(Hokusai engine's device lost: ${reason})`;
+  showBackend(live?.net?.config ?? null);
+  showMessage(`The WebGPU device of the Hokusai engine was lost (${reason}); frames continue with TensorFlow.js on ${hooks.backend ?? 'this backend'}.`);
 }
 
 function onGpuLost(what: string): void {
@@ -233,6 +279,7 @@ async function useNetworkFor(choice: StyleChoice): Promise<void> {
     });
     if (!stillWanted()) return; // another style was picked, or the camera started or stopped, meanwhile
     if (live) live.net = net;
+    showBackend(net.config);
     hooks.style = choice.style.id;
     hooks.network = entry.id;
     setStatus(`Style: ${describeChoice(choice, use)}`);
@@ -258,7 +305,7 @@ async function startCamera(backend: PageBackend): Promise<void> {
         video: els.video,
         output: els.output,
         settings: readSettings(),
-        cpuReadback: backend === 'wasm' || backend === 'cpu',
+        cpuReadback: backend === 'wasm' || backend === 'cpu' || engine !== null,
         onStats: showStats,
         onWarmup,
         onError: (error) => {
@@ -266,6 +313,7 @@ async function startCamera(backend: PageBackend): Promise<void> {
           void stopCamera();
         },
       });
+      live.engine = engine;
     }
     const video = current ? networkFor(current, 'video') : null;
     live.net = video && models.has(video.modelUrl) ? (await models.load(video.modelUrl)).net : null;
@@ -400,8 +448,9 @@ async function main(): Promise<void> {
     const choice = await chooseBackend(parseBackendParam(params.get('backend')));
     backend = choice.name;
     hooks.backend = backend;
-    els.backend.textContent = backend;
-    els.backendNote.textContent = choice.tried.length ? `(skipped ${choice.tried.join('; ')})` : '';
+    backendNote = choice.tried.length ? `(skipped ${choice.tried.join('; ')})` : '';
+    await openEngine(backend);
+    showBackend(null);
     watchContextLoss(onGpuLost);
   } catch (error) {
     els.backend.textContent = 'none';

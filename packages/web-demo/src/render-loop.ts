@@ -6,10 +6,13 @@
  * Every tensor of a frame is created inside `tf.tidy` and the result is disposed after drawing.
  * The first frame of a network at a size is its warm-up (weights uploaded, shaders compiled: seconds to tens of
  * seconds on WebGL); `onWarmup` says when one starts and ends so the page can show progress meanwhile.
+ * With `engine` set (the page runs on WebGPU), frames of networks it supports go through Hokusai's engine instead
+ * (engine-frames.ts: no tensors, the result drawn with `putImageData`); the rest keep the tfjs path.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stylizeTensor, type TransformerNet } from '@hokusai/model';
 import { FrameStats, type FrameKind, type LiveStats } from './frame-stats.ts';
+import type { EngineFrames, FramePath } from './engine-frames.ts';
 
 export type { LiveStats } from './frame-stats.ts';
 
@@ -30,6 +33,8 @@ export interface FrameCapture {
   strength: number;
   preserveColors: boolean;
   styled: boolean;
+  /** Which path drew it: Hokusai's engine or tfjs. */
+  path: FramePath;
   input: string;
   output: string;
 }
@@ -52,7 +57,9 @@ export function processingSize(videoWidth: number, videoHeight: number, size: nu
 
 export class LiveStylizer {
   readonly settings: LiveSettings;
-  net: TransformerNet | null = null;
+  /** Hokusai's engine for the frames of networks it runs (WebGPU pages), or null: tfjs only. */
+  engine: EngineFrames | null = null;
+  private currentNet: TransformerNet | null = null;
   private readonly video: HTMLVideoElement;
   private readonly output: HTMLCanvasElement;
   private readonly input: HTMLCanvasElement;
@@ -91,6 +98,23 @@ export class LiveStylizer {
     this.inputCtx = ctx;
   }
 
+  get net(): TransformerNet | null {
+    return this.currentNet;
+  }
+
+  /** The network frames are styled with; a new one frees the engine's forward of the previous one. */
+  set net(net: TransformerNet | null) {
+    if (net !== this.currentNet) this.releaseEngine();
+    this.currentNet = net;
+  }
+
+  /** Frees the engine's forward; the current network's next frame there is a warm-up again. */
+  private releaseEngine(): void {
+    if (!this.engine) return;
+    this.engine.release();
+    if (this.currentNet) this.warm.delete(this.currentNet);
+  }
+
   get isRunning(): boolean {
     return this.running;
   }
@@ -109,6 +133,7 @@ export class LiveStylizer {
   async stop(): Promise<void> {
     this.running = false;
     await this.loopDone;
+    this.releaseEngine();
     this.onStats(this.stats.reset());
   }
 
@@ -174,28 +199,20 @@ export class LiveStylizer {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
 
     const capture = this.captureWaiters.length > 0;
-    const inputBytes = capture ? ctx.getImageData(0, 0, width, height).data : null;
-
     const net = this.net;
-    const strength = this.settings.strength;
-    const preserveColors = this.settings.preserveColors;
+    const { strength, preserveColors } = this.settings;
     const styled = net !== null && strength > 0;
+    const path: FramePath = net !== null && strength > 0 && this.engine?.supports(net) ? 'engine' : 'tfjs';
+    const inputBytes = capture || path === 'engine' ? ctx.getImageData(0, 0, width, height).data : null;
     const sizeKey = `${width}×${height}`;
     const kind: FrameKind = !styled || !net ? 'unstyled' : this.warm.get(net)?.has(sizeKey) ? 'styled' : 'warmup';
     if (kind === 'warmup') this.onWarmup(true);
     let pixels: Uint8ClampedArray;
     try {
-      const result = tf.tidy(() => {
-        const frame = tf.browser.fromPixels(this.input);
-        if (!styled || !net) return frame;
-        const y = stylizeTensor(net, tf.cast(frame, 'float32'), { strength, preserveColors });
-        return tf.cast(tf.round(y), 'int32');
-      });
-      try {
-        pixels = await tf.browser.toPixels(result, this.output);
-      } finally {
-        result.dispose();
-      }
+      pixels =
+        path === 'engine' && net && inputBytes
+          ? await this.drawWithEngine(net, inputBytes, width, height)
+          : await this.drawWithTfjs(styled ? net : null);
       if (kind === 'warmup' && net) this.warm.set(net, (this.warm.get(net) ?? new Set()).add(sizeKey));
     } finally {
       if (kind === 'warmup') this.onWarmup(false);
@@ -212,10 +229,45 @@ export class LiveStylizer {
         strength,
         preserveColors,
         styled,
+        path,
         input: toBase64(inputBytes),
         output: toBase64(pixels),
       };
       for (const resolve of waiters) resolve(frameCapture);
     }
+  }
+
+  /** The frame through tfjs (`stylizeTensor` in `tf.tidy`, or the frame itself when `net` is null) → `toPixels`. */
+  private async drawWithTfjs(net: TransformerNet | null): Promise<Uint8ClampedArray> {
+    const { strength, preserveColors } = this.settings;
+    const result = tf.tidy(() => {
+      const frame = tf.browser.fromPixels(this.input);
+      if (!net) return frame;
+      const y = stylizeTensor(net, tf.cast(frame, 'float32'), { strength, preserveColors });
+      return tf.cast(tf.round(y), 'int32');
+    });
+    try {
+      return await tf.browser.toPixels(result, this.output);
+    } finally {
+      result.dispose();
+    }
+  }
+
+  /** The frame through Hokusai's engine → `putImageData`. If the device is lost meanwhile, this frame goes through tfjs. */
+  private async drawWithEngine(net: TransformerNet, rgba: Uint8ClampedArray, width: number, height: number): Promise<Uint8ClampedArray> {
+    const engine = this.engine;
+    const { strength, preserveColors } = this.settings;
+    let pixels: Uint8ClampedArray<ArrayBuffer>;
+    try {
+      if (!engine) throw new Error('no engine');
+      pixels = await engine.stylize(net, rgba, width, height, { strength, preserveColors });
+    } catch (error) {
+      if (!engine || !(await engine.lostAfterFailure())) throw error;
+      return this.drawWithTfjs(net);
+    }
+    const ctx = this.output.getContext('2d');
+    if (!ctx) throw new Error('This browser could not create a 2D canvas for the styled frames');
+    ctx.putImageData(new ImageData(pixels, width, height), 0, 0);
+    return pixels;
   }
 }
