@@ -113,6 +113,22 @@ export interface TrainerStateJson {
   losses: Record<string, number>;
 }
 
+/** What `Trainer.run` is given: the stop signal, validation images, sample images and a progress callback. */
+export interface RunOptions {
+  signal?: AbortSignal;
+  validation?: Uint8Array[];
+  samples?: SampleImage[];
+  onProgress?: (step: number, l: StepLosses, imgPerS: number) => void;
+}
+
+/** The state of one `run`: its metrics log, options, clock and the throughput window since the last metrics line. */
+interface RunLoop {
+  metrics: MetricsLog;
+  opts: RunOptions;
+  elapsed: () => number;
+  window: { start: number; images: number; waitMs: number };
+}
+
 export interface TrainResult {
   step: number;
   finalDir: string | null;
@@ -400,73 +416,35 @@ export class Trainer {
    * Train from the current step to `config.iterations`. Stops early (with a checkpoint) when `signal` aborts.
    * `validation`: held-out crops for the validation loss; `samples`: fixed images stylised every sampleEvery steps.
    */
-  async run(opts: { signal?: AbortSignal; validation?: Uint8Array[]; samples?: SampleImage[]; onProgress?: (step: number, l: StepLosses, imgPerS: number) => void }): Promise<TrainResult> {
+  async run(opts: RunOptions): Promise<TrainResult> {
     const cfg = this.config;
     await mkdir(cfg.out, { recursive: true });
     await cleanTemporaries(cfg.out);
     const metrics = await MetricsLog.open(cfg.out, this.step, cfg.backend, this.log);
     const t0 = performance.now();
-    const elapsed = (): number => this.elapsedBefore + (performance.now() - t0) / 1000;
-    const snapshotEvery = cfg.snapshotEvery ?? Math.min(cfg.checkpointEvery, 50);
+    const loop: RunLoop = { metrics, opts, elapsed: () => this.elapsedBefore + (performance.now() - t0) / 1000, window: { start: t0, images: 0, waitMs: 0 } };
     let firstLoss: number | null = null;
     let interrupted = false;
-    let windowStart = performance.now();
-    let windowImages = 0;
-    let windowWait = 0;
-    const makePrefetcher = (start: number): Prefetcher<Batch> =>
-      new Prefetcher((s) => this.data.batch(s), { start, end: cfg.iterations, depth: cfg.prefetch });
-    let queue = makePrefetcher(this.step);
+    let queue = this.prefetcher(this.step);
     await this.takeSnapshot();
     try {
       while (this.step < cfg.iterations) {
         const w0 = queue.waitedMs;
         const batch = await queue.next();
-        windowWait += queue.waitedMs - w0;
+        loop.window.waitMs += queue.waitedMs - w0;
         if (batch.step !== this.step) throw new Error(`internal: batch for step ${batch.step} arrived at step ${this.step}`);
         const stepAt = this.step;
         const r = await this.trainStep(batch);
         if (!r.ok) {
-          const lrScale = this.guard.rollback(r.reason);
-          this.lrScale = lrScale;
-          this.rollback();
-          const msg = `divergence at step ${stepAt}: ${r.reason}; rolled back to step ${this.step} and lowered the learning rate to ${this.learningRate(this.step).toExponential(3)} (×${lrScale})`;
-          this.log(msg);
-          await metrics.write({ ...this.record(stepAt, elapsed(), { total: NaN, content: NaN, style: NaN, tv: NaN, lattice: NaN }, 0), event: msg });
+          await this.recover(stepAt, r.reason, loop);
           queue.close();
-          queue = makePrefetcher(this.step);
+          queue = this.prefetcher(this.step);
           continue;
         }
         this.lastLosses = r.losses;
         firstLoss ??= r.losses.total;
-        windowImages += batch.n;
-        const step = this.step;
-        const now = performance.now();
-        const imgPerS = windowImages / Math.max(1e-9, (now - windowStart) / 1000);
-        opts.onProgress?.(step, r.losses, imgPerS);
-        // The step ran synchronously: let SIGINT/SIGTERM handlers, progress redraws and the prefetcher's I/O run.
-        await yieldToEventLoop();
-        const done = step >= cfg.iterations;
-        const stop = opts.signal?.aborted === true;
-        if (step % cfg.logEvery === 0 || done || stop) {
-          await metrics.write({ ...this.record(step, elapsed(), r.losses, imgPerS), dataWaitMs: Math.round(windowWait) });
-          windowStart = performance.now();
-          windowImages = 0;
-          windowWait = 0;
-        }
-        if (cfg.sampleEvery > 0 && opts.samples?.length && (step % cfg.sampleEvery === 0 || done)) {
-          await this.writeSamples(opts.samples, String(step));
-        }
-        if (step % cfg.checkpointEvery === 0 || done || stop) {
-          let validation: number | undefined;
-          if (opts.validation?.length) {
-            validation = await this.validationLoss(opts.validation);
-            await metrics.write({ ...this.record(step, elapsed(), r.losses, imgPerS), validation, event: 'validation' });
-          }
-          const dir = await this.saveCheckpoint(elapsed());
-          this.log(`checkpoint ${dir} (loss ${r.losses.total.toPrecision(4)}${validation === undefined ? '' : `, validation ${validation.toPrecision(4)}`})`);
-        }
-        if (step % snapshotEvery === 0) await this.takeSnapshot();
-        if (stop && !done) {
+        loop.window.images += batch.n;
+        if (await this.afterStep(r.losses, loop)) {
           interrupted = true;
           break;
         }
@@ -476,6 +454,59 @@ export class Trainer {
       this.dropSnapshot();
     }
     return { step: this.step, finalDir: null, interrupted, firstLoss, lastLoss: this.lastLosses?.total ?? null, rollbacks: this.guard.state.rollbacks };
+  }
+
+  /** The batches from `start` to the last step, read ahead. */
+  private prefetcher(start: number): Prefetcher<Batch> {
+    return new Prefetcher((s) => this.data.batch(s), { start, end: this.config.iterations, depth: this.config.prefetch });
+  }
+
+  /** A diverged step: roll back to the last snapshot with a lower learning rate, and log and record why. */
+  private async recover(stepAt: number, reason: string, loop: RunLoop): Promise<void> {
+    const lrScale = this.guard.rollback(reason);
+    this.lrScale = lrScale;
+    this.rollback();
+    const msg = `divergence at step ${stepAt}: ${reason}; rolled back to step ${this.step} and lowered the learning rate to ${this.learningRate(this.step).toExponential(3)} (×${lrScale})`;
+    this.log(msg);
+    await loop.metrics.write({ ...this.record(stepAt, loop.elapsed(), { total: NaN, content: NaN, style: NaN, tv: NaN, lattice: NaN }, 0), event: msg });
+  }
+
+  /**
+   * After a good step: progress, then at their steps the metrics line, samples, validation + checkpoint and the
+   * divergence snapshot. True when the run was asked to stop before its last step (a checkpoint is then written).
+   */
+  private async afterStep(losses: StepLosses, loop: RunLoop): Promise<boolean> {
+    const cfg = this.config;
+    const { opts, window } = loop;
+    const step = this.step;
+    const imgPerS = window.images / Math.max(1e-9, (performance.now() - window.start) / 1000);
+    opts.onProgress?.(step, losses, imgPerS);
+    // The step ran synchronously: let SIGINT/SIGTERM handlers, progress redraws and the prefetcher's I/O run.
+    await yieldToEventLoop();
+    const done = step >= cfg.iterations;
+    const stop = opts.signal?.aborted === true;
+    if (step % cfg.logEvery === 0 || done || stop) {
+      await loop.metrics.write({ ...this.record(step, loop.elapsed(), losses, imgPerS), dataWaitMs: Math.round(window.waitMs) });
+      Object.assign(window, { start: performance.now(), images: 0, waitMs: 0 });
+    }
+    if (cfg.sampleEvery > 0 && opts.samples?.length && (step % cfg.sampleEvery === 0 || done)) {
+      await this.writeSamples(opts.samples, String(step));
+    }
+    if (step % cfg.checkpointEvery === 0 || done || stop) await this.checkpointAt(losses, imgPerS, loop);
+    if (step % (cfg.snapshotEvery ?? Math.min(cfg.checkpointEvery, 50)) === 0) await this.takeSnapshot();
+    return stop && !done;
+  }
+
+  /** The validation loss (when there are validation images) and a checkpoint, with a line naming both. */
+  private async checkpointAt(losses: StepLosses, imgPerS: number, loop: RunLoop): Promise<void> {
+    const validationImages = loop.opts.validation;
+    let validation: number | undefined;
+    if (validationImages?.length) {
+      validation = await this.validationLoss(validationImages);
+      await loop.metrics.write({ ...this.record(this.step, loop.elapsed(), losses, imgPerS), validation, event: 'validation' });
+    }
+    const dir = await this.saveCheckpoint(loop.elapsed());
+    this.log(`checkpoint ${dir} (loss ${losses.total.toPrecision(4)}${validation === undefined ? '' : `, validation ${validation.toPrecision(4)}`})`);
   }
 
   private record(step: number, elapsedS: number, l: StepLosses, imgPerS: number): MetricRecord {
