@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_TABLE } from '@hokusai/errors';
+import { ENGINE_NAMES } from './worker-protocol.ts';
 
 const fromString = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
 const boolFromString = (v: unknown) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v);
@@ -54,7 +55,7 @@ export const StyleSchema = z
     modelUrlFloat16: z.string().nullable().describe('the same checkpoint with float16 weights (half the download), null if a weight does not fit float16'),
     stylizeUrl: z.string(),
     architecture: z.record(z.string(), z.unknown()).describe('network config, e.g. {arch:"johnson",channels:[32,64,128],residualBlocks:5}'),
-    engine: z.enum(['onnx', 'tfjs']),
+    engine: z.enum(ENGINE_NAMES).describe('engine that runs this style: gpu = the WebGPU engine, onnx = onnxruntime on the CPU, onnx-webgpu, tfjs'),
     training: z
       .object({
         step: z.number().nullable(),
@@ -85,7 +86,7 @@ export const StyleListSchema = z.object({ styles: z.array(StyleSchema) });
 
 export const StylizeMetricsSchema = z.object({
   style: z.string(),
-  engine: z.enum(['onnx', 'tfjs']),
+  engine: z.enum(ENGINE_NAMES),
   width: z.number().int(),
   height: z.number().int(),
   inferenceWidth: z.number().int(),

@@ -1,4 +1,4 @@
-// Public entry of @hokusai/serve: the REST server, its options schema and the onnxruntime stylizer.
+// Public entry of @hokusai/serve: the REST server, its options schema, the onnxruntime stylizer and the stylise engines.
 import type { startServer as Start } from './server.ts';
 export type { RunningServer } from './server.ts';
 
@@ -11,3 +11,6 @@ export { ServeOptionsSchema, serveOptionsSchema, resolveServeOptions, envName, t
 export { buildOpenApi } from './openapi.ts';
 export { createOnnxStylizer, loadOnnxRuntime, type OnnxStylizerOptions, type Ort, type PixelStylizer } from './onnx-stylizer.ts';
 export { finishPixels } from './postprocess.ts';
+export {
+  ENGINE_CHOICES, engineDeviceFor, gpuEngine, gpuEngineRefusal, onnxEngine, onnxRuntimeFor, tfjsEngine, type EngineChoice, type StylizeEngine,
+} from './stylize-engines.ts';

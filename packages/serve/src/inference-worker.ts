@@ -1,12 +1,17 @@
 /**
- * Inference worker (one worker_thread): holds every loaded style, as an onnxruntime session built from the
- * checkpoint by our ONNX exporter (engine 'onnx') or as a tfjs TransformerNet (engine 'tfjs', or when
- * onnxruntime-node does not load), and stylises the pixels the main thread sends, so inference never runs on the
- * server's event loop. The onnxruntime sessions are onnx-stylizer.ts's. Started by worker-pool.ts (from source
- * through tsx + resolve hooks; in the CLI bundle, the bundle itself is the worker).
+ * Inference worker (one worker_thread): holds every loaded style as a model of the engine the worker runs, and
+ * stylises the pixels the main thread sends, so inference never runs on the server's event loop. Engines
+ * (stylize-engines.ts, shared with `hokusai stylize`): 'gpu', Hokusai's WebGPU engine on one Dawn device per worker
+ * (Dawn works inside worker_threads: docs/serve.md "Engines"), which `--engine auto` picks on a hardware adapter with
+ * the limits it needs, else 'onnx', an onnxruntime session built from the checkpoint by our ONNX exporter
+ * (onnx-stylizer.ts; 'onnx-webgpu' with onnxruntime's WebGPU execution provider); 'tfjs', a TransformerNet (also
+ * when onnxruntime-node does not load). Under auto a network the GPU engine cannot run (Engstrom) runs on onnx.
+ * Started by worker-pool.ts (from source through tsx + resolve hooks; in the CLI bundle, the bundle itself is the
+ * worker).
  * Memory: an onnxruntime session's CPU arena grows to the largest image it ran (about 600 MB for a full network at
  * 1024² px) and never shrinks; after `idleReleaseMs` without a request, sessions that ran more than the warm-up
- * size are rebuilt, which hands that memory back (measured in docs/serve.md, "Memory").
+ * size are rebuilt, which hands that memory back (measured in docs/serve.md, "Memory"); GPU models free their
+ * forward's buffers (rebuilt at the next request).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,11 +19,14 @@ import { parseCheckpoint, serializeCheckpoint, stylizeTensor, TransformerNet, ty
 import { HokusaiError, type ErrorCode } from '@hokusai/errors';
 import { initBackend } from '@hokusai/node';
 import { exportOnnx } from '@hokusai/export';
-import { createOnnxStylizer, loadOnnxRuntime, type Ort } from './onnx-stylizer.ts';
+import type { EngineDevice } from '@hokusai/engine';
+import { createOnnxStylizer, type Ort } from './onnx-stylizer.ts';
 import { toFloat } from './postprocess.ts';
+import { engineDeviceFor, gpuEngine, gpuEngineRefusal, onnxRuntimeFor } from './stylize-engines.ts';
 import type { EngineName, FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
 
 interface Model {
+  engine: EngineName;
   run(pixels: Uint8Array, width: number, height: number, strength: number, preserveColors: boolean): Promise<Uint8Array>;
   dispose(): void;
   /** Gives back memory that runs larger than the warm-up grew (onnx: rebuilds the session); no-op when none. */
@@ -40,33 +48,53 @@ function wire(error: unknown): WireError {
   return { code, message };
 }
 
-let ort: Ort | undefined;
-let engine: EngineName = init.engine;
+let ort: Ort | null | undefined;
+let device: EngineDevice | null = null;
+/** What the worker runs: init.engine with auto resolved (set up by setUp). */
+let engine: EngineName = init.engine === 'auto' ? 'onnx' : init.engine;
 const models = new Map<string, Model>();
 
-async function setUp(): Promise<string> {
-  // tfjs is needed in both engines (checkpoint parsing; the tfjs engine runs on it).
-  const b = await initBackend(engine === 'tfjs' ? init.backend : 'cpu');
-  const backendInfo = `tfjs ${b.name} (${b.reason})`;
-  if (engine === 'onnx') {
-    try {
-      ort = await loadOnnxRuntime();
-      return `onnxruntime-node ${ort.env.versions.common ?? ''} (${init.threads} thread(s)); ${backendInfo} for parsing`;
-    } catch (error) {
-      engine = 'tfjs';
-      return `onnxruntime-node did not load (${(error as Error).message}); using ${backendInfo}`;
-    }
-  }
-  return backendInfo;
+/** onnxruntime-node, loaded once; null when it does not load (the reason goes to `said`). */
+async function onnxRuntime(said: string[] = []): Promise<Ort | null> {
+  if (ort === undefined) ort = await onnxRuntimeFor('auto', (line) => said.push(line));
+  return ort;
 }
 
-async function onnxModel(net: TransformerNet, meta: Record<string, unknown>): Promise<Model> {
-  const o = ort as Ort;
+/** The GPU engine's device for gpu and auto (null: auto chose onnx, the reason in `said`); a forced gpu throws. */
+async function setUpGpu(said: string[]): Promise<string | null> {
+  if (init.engine !== 'gpu' && init.engine !== 'auto') return null;
+  device = await engineDeviceFor(null, init.engine, (line) => said.push(line));
+  if (device === null) return null;
+  engine = 'gpu';
+  return `the GPU engine (WebGPU on ${device.adapter.description}${device.adapter.software ? ', a software adapter' : ''}, one device per worker)`;
+}
+
+async function setUp(): Promise<string> {
+  // tfjs is needed by every engine (checkpoint parsing; the tfjs engine runs on it).
+  const b = await initBackend(engine === 'tfjs' ? init.backend : 'cpu');
+  const backendInfo = `tfjs ${b.name} (${b.reason})`;
+  const said: string[] = [];
+  const gpu = await setUpGpu(said);
+  if (gpu !== null) return [...said, `${gpu}; ${backendInfo} for parsing`].join('; ');
+  if (engine === 'tfjs') return backendInfo;
+  const o = await onnxRuntime(said);
+  if (o === null) {
+    engine = 'tfjs';
+    return [...said, backendInfo].join('; ');
+  }
+  const where = engine === 'onnx-webgpu' ? 'webgpu execution provider' : `${init.threads} thread(s)`;
+  return [...said, `onnxruntime-node ${o.env.versions.common ?? ''} (${where}); ${backendInfo} for parsing`].join('; ');
+}
+
+async function onnxModel(o: Ort, net: TransformerNet, meta: Record<string, unknown>, provider: 'cpu' | 'webgpu'): Promise<Model> {
   const bytes = exportOnnx(net, { metadata: { name: String(meta.name ?? '') } });
-  const create = () => createOnnxStylizer(o, bytes, { threads: init.threads });
+  // logSeverityLevel 3: the WebGPU provider warns that it leaves shape ops on the CPU, as intended
+  const session = provider === 'webgpu' ? { executionProviders: ['webgpu'], logSeverityLevel: 3 as const } : {};
+  const create = () => createOnnxStylizer(o, bytes, { threads: init.threads, session });
   let stylizer = await create();
   let grown = false;
   return {
+    engine: provider === 'webgpu' ? 'onnx-webgpu' : 'onnx',
     active: 0,
     retired: false,
     run(pixels, width, height, strength, preserveColors) {
@@ -86,8 +114,26 @@ async function onnxModel(net: TransformerNet, meta: Record<string, unknown>): Pr
   };
 }
 
+/** The GPU engine on the worker's device (shared by its models); idle release frees the forward's GPU buffers. */
+async function gpuModel(dev: EngineDevice, net: TransformerNet): Promise<Model> {
+  const gpu = await gpuEngine(dev, net, { ownDevice: false });
+  return {
+    engine: 'gpu',
+    active: 0,
+    retired: false,
+    async run(pixels, width, height, strength, preserveColors) {
+      return (await gpu.stylize({ data: pixels, width, height }, { strength, preserveColors })).data;
+    },
+    dispose: () => gpu.dispose(),
+    async shrink() {
+      gpu.release?.();
+    },
+  };
+}
+
 function tfjsModel(net: TransformerNet): Model {
   return {
+    engine: 'tfjs',
     active: 0,
     retired: false,
     async run(pixels, width, height, strength, preserveColors) {
@@ -109,6 +155,20 @@ function tfjsModel(net: TransformerNet): Model {
   };
 }
 
+/**
+ * The model of `net` for the worker's engine; every engine but tfjs reads the net and does not keep it. Under auto,
+ * a network the GPU engine cannot run goes to onnxruntime; a forced gpu refuses it.
+ */
+async function modelFor(net: TransformerNet, meta: Record<string, unknown>): Promise<Model> {
+  if (engine === 'gpu' && device !== null) {
+    const refusal = gpuEngineRefusal(net.config);
+    if (refusal === null) return gpuModel(device, net);
+    if (init.engine === 'gpu') throw new HokusaiError('INVALID_ARGUMENT', `--engine gpu: ${refusal}; use --engine onnx (or auto)`);
+  }
+  const o = engine === 'tfjs' ? null : await onnxRuntime();
+  return o === null ? tfjsModel(net) : onnxModel(o, net, meta, engine === 'onnx-webgpu' ? 'webgpu' : 'cpu');
+}
+
 function release(model: Model): void {
   if (model.retired && model.active === 0) model.dispose();
 }
@@ -125,8 +185,8 @@ async function load(id: string, version: number, files: CheckpointFiles) {
     } catch {
       float16 = undefined; // a weight beyond float16's range: no half-size variant
     }
-    const model = engine === 'onnx' ? await onnxModel(net, meta) : tfjsModel(net);
-    if (engine === 'onnx') {
+    const model = await modelFor(net, meta);
+    if (model.engine !== 'tfjs') {
       net.dispose();
       net = undefined;
     }
@@ -140,7 +200,7 @@ async function load(id: string, version: number, files: CheckpointFiles) {
       previous.retired = true;
       release(previous);
     }
-    send({ type: 'loaded', id, version, ok: true, engine, meta, config: { ...parsed.net.config }, warmupMs, ...(float16 ? { float16 } : {}) });
+    send({ type: 'loaded', id, version, ok: true, engine: model.engine, meta, config: { ...parsed.net.config }, warmupMs, ...(float16 ? { float16 } : {}) });
   } catch (error) {
     net?.dispose();
     send({ type: 'loaded', id, version, ok: false, error: wire(error) });
@@ -158,7 +218,7 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
   try {
     const pixels = await model.run(m.pixels, m.width, m.height, m.strength, m.preserveColors);
     const inferenceMs = performance.now() - started;
-    send({ type: 'result', job: m.job, ok: true, pixels, inferenceMs, engine }, [pixels.buffer as ArrayBuffer]);
+    send({ type: 'result', job: m.job, ok: true, pixels, inferenceMs, engine: model.engine }, [pixels.buffer as ArrayBuffer]);
   } catch (error) {
     send({ type: 'result', job: m.job, ok: false, error: wire(error) });
   } finally {
@@ -197,6 +257,7 @@ port.on('message', (m: ToWorker) => {
       clearTimeout(idleTimer);
       for (const model of models.values()) model.dispose();
       models.clear();
+      device?.device.destroy();
       port.close();
       process.exit(0);
     }

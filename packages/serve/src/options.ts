@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '@hokusai/errors';
+import { ENGINE_CHOICES } from './stylize-engines.ts';
 
-export const ENGINES = ['onnx', 'tfjs'] as const;
 export const TFJS_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export const OVERSIZE_POLICIES = ['downscale', 'reject'] as const;
 
@@ -75,9 +75,11 @@ function inferenceFields(d: Defaults) {
   const workersDefault = Math.max(1, Math.min(4, availableParallelism()));
   return {
     engine: z
-      .enum(ENGINES)
-      .default(d('engine', z.enum(ENGINES), 'onnx'))
-      .describe('inference engine: onnx (onnxruntime-node, falls back to tfjs when it does not load) or tfjs'),
+      .enum(ENGINE_CHOICES)
+      .default(d('engine', z.enum(ENGINE_CHOICES), 'auto'))
+      .describe(
+        "inference engine: auto = gpu on a hardware WebGPU adapter with the limits it needs, else onnx; gpu = Hokusai's WebGPU engine (Dawn, one device per worker; Johnson networks; forced, it also runs on a software adapter); onnx = onnxruntime-node on the CPU (falls back to tfjs when it does not load); onnx-webgpu = onnxruntime's WebGPU execution provider; tfjs = tfjs on --backend",
+      ),
     backend: z
       .enum(TFJS_BACKENDS)
       .default(d('backend', z.enum(TFJS_BACKENDS), 'auto'))

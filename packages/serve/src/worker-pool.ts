@@ -95,13 +95,13 @@ export class InferencePool {
   private closed = false;
   /** Current styles, re-sent to replacement workers. */
   private readonly styles = new Map<string, { version: number; files: CheckpointFiles }>();
-  /** Engine the workers actually run (onnx may fall back to tfjs). */
+  /** Engine the workers actually run (auto resolved; onnx may fall back to tfjs). */
   engine: EngineName;
   engineDetail = '';
   onQueueChange: (depth: number, busy: number) => void = () => {};
 
   constructor(private readonly opts: PoolOptions) {
-    this.engine = opts.engine;
+    this.engine = opts.engine === 'auto' ? 'onnx' : opts.engine; // until the workers say what they run
   }
 
   /** Starts the workers; resolves when every one reported ready. */

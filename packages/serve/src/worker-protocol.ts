@@ -5,11 +5,15 @@
  */
 import type { ErrorCode } from '@hokusai/errors';
 import type { CheckpointFiles } from '@hokusai/model';
+import type { EngineChoice } from './stylize-engines.ts';
 
-export type EngineName = 'onnx' | 'tfjs';
+/** The engines a worker runs (what `--engine auto` became, or what onnx fell back to). */
+export const ENGINE_NAMES = ['gpu', 'onnx', 'onnx-webgpu', 'tfjs'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface WorkerInit {
-  engine: EngineName;
+  /** What --engine asked for; the worker says in 'ready' what it runs. */
+  engine: EngineChoice;
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   threads: number;
   warmupSize: number;

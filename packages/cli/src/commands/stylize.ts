@@ -4,9 +4,9 @@
  * Engstrom network) to images or whole folders. One pass per image (the network is fully convolutional).
  * Engine (`openEngine`, the one place it is chosen; docs/backends.md "Inference engines"): --engine auto runs
  * Hokusai's WebGPU engine (@hokusai/engine's TransformerForward under Dawn) on a hardware adapter with the limits it
- * needs, else the ONNX export of the network in onnxruntime-node on the CPU (@hokusai/serve's onnx-stylizer), saying
- * which and why in one line; gpu / onnx / onnx-webgpu (onnxruntime's WebGPU execution provider) / tfjs force one;
- * a named --backend runs tfjs on it.
+ * needs, else the ONNX export of the network in onnxruntime-node on the CPU, saying which and why in one line;
+ * gpu / onnx / onnx-webgpu (onnxruntime's WebGPU execution provider) / tfjs force one; a named --backend runs tfjs
+ * on it. The engines and the auto choice are @hokusai/serve's stylize-engines.ts (shared with `hokusai serve`).
  * A file that cannot be read or written is reported by name and skipped; nothing half-written is left behind;
  * the command exits non-zero at the end, listing every failure.
  */
@@ -14,28 +14,23 @@ import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import * as tf from '@tensorflow/tfjs-core';
-import { stylizeTensor, type NetConfig, type TransformerNet } from '@hokusai/model';
+import type { TransformerNet } from '@hokusai/model';
 import { HokusaiError, InvalidArgumentError, NotFoundError } from '@hokusai/errors';
-import {
-  checkForwardFits, GpuContext, readNetWeights, requestEngineDevice, TransformerForward, type EngineDevice, type NamedWeights,
-} from '@hokusai/engine';
 import {
   checkpointNotFoundError,
   DEFAULT_MAX_PIXELS,
   formatFromPath,
-  gpuDeviceFiles,
   initBackend,
   loadCheckpointDir,
-  probeWebGpu,
   readImage,
-  rgbToTensor,
-  tensorToRgbAsync,
   writeImage,
   type ImageFormat,
-  type RgbImage,
 } from '@hokusai/node';
-import { createOnnxStylizer, finishPixels, loadOnnxRuntime, type Ort } from '@hokusai/serve';
+import {
+  engineDeviceFor, ENGINE_CHOICES, gpuEngine, onnxEngine, onnxRuntimeFor, tfjsEngine, type StylizeEngine,
+} from '@hokusai/serve';
+// The engines, for the commands and tests that take them from here (export, flicker).
+export { gpuEngine, onnxEngine, tfjsEngine, type StylizeEngine } from '@hokusai/serve';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
 import { backendOption } from '@hokusai/train';
 import { createProgress } from '../progress.ts';
@@ -57,7 +52,7 @@ export const stylizeSchema = z.object({
   maxFrames: z.number().int().positive().default(100_000).describe('video: refuse clips with more frames than this (100000: 55 min at 30 fps)'),
   fps: z.number().positive().default(25).describe('video from a folder of frames: its frame rate'),
   engine: z
-    .enum(['auto', 'gpu', 'onnx', 'onnx-webgpu', 'tfjs'])
+    .enum(ENGINE_CHOICES)
     .default('auto')
     .describe(
       "inference engine: auto = gpu on a hardware WebGPU adapter with the limits it needs, else onnx; gpu = Hokusai's WebGPU engine (Dawn; Johnson networks; forced, it also runs on a software adapter); onnx = onnxruntime on the CPU; onnx-webgpu = onnxruntime's WebGPU execution provider; tfjs = tfjs on --backend",
@@ -181,146 +176,6 @@ function outputFormat(job: StylizeJob, format: StylizeCommandOptions['format']):
     throw new InvalidArgumentError(`--out "${job.output}": expected a .jpg, .jpeg, .png or .webp file name, or --format`);
   }
   return f;
-}
-
-/** What `stylize` runs a network with: an RGB image in, the stylised RGB image (same size) out. */
-export interface StylizeEngine {
-  /** Says which engine runs, for the log line. */
-  readonly label: string;
-  stylize(img: RgbImage, opts: { strength: number; preserveColors: boolean }): Promise<RgbImage>;
-  dispose(): void;
-}
-
-/** tfjs on whichever backend is active (`stylizeTensor` of @hokusai/model). Owns `net`. */
-export function tfjsEngine(net: TransformerNet): StylizeEngine {
-  return {
-    label: `tfjs ${tf.getBackend()}`,
-    async stylize(img, opts) {
-      const input = rgbToTensor(img);
-      let styled: tf.Tensor3D | undefined;
-      try {
-        styled = stylizeTensor(net, input, opts);
-        return await tensorToRgbAsync(styled);
-      } finally {
-        input.dispose();
-        styled?.dispose();
-      }
-    },
-    dispose: () => net.dispose(),
-  };
-}
-
-/** onnxruntime-node (CPU, or its WebGPU execution provider), running the ONNX export of `net` (which it does not keep). */
-export async function onnxEngine(ort: Ort, net: TransformerNet, threads = availableParallelism(), provider: 'cpu' | 'webgpu' = 'cpu'): Promise<StylizeEngine> {
-  // logSeverityLevel 3: the WebGPU provider warns that it leaves shape ops on the CPU, as intended
-  const session = provider === 'webgpu' ? { executionProviders: ['webgpu'], logSeverityLevel: 3 as const } : {};
-  const stylizer = await createOnnxStylizer(ort, net, { threads, name: 'hokusai stylize', session });
-  const where = provider === 'webgpu' ? 'webgpu execution provider' : `cpu, ${threads} thread(s)`;
-  return {
-    label: `onnxruntime-node ${ort.env.versions.common ?? ''} (${where})`,
-    async stylize(img, opts) {
-      const data = await stylizer.run(img.data, img.width, img.height, opts.strength, opts.preserveColors);
-      return { data, width: img.width, height: img.height };
-    },
-    dispose: () => void stylizer.dispose(),
-  };
-}
-
-/** One forward of the engine for one image size, with the context that owns its buffers. */
-interface SizedForward {
-  key: string;
-  ctx: GpuContext;
-  forward: TransformerForward;
-}
-
-/** A forward for [1, h, w, 3] on `device`: checked against its limits first (OUT_OF_MEMORY naming --max-size). */
-async function createForward(device: GPUDevice, net: { config: NetConfig; weights: NamedWeights }, h: number, w: number): Promise<SizedForward> {
-  const size = { n: 1, h, w };
-  checkForwardFits(device, net.config, size);
-  const ctx = new GpuContext(device);
-  device.pushErrorScope('out-of-memory');
-  try {
-    const forward = await TransformerForward.create(ctx, net, size);
-    const error = await device.popErrorScope();
-    if (error !== null) throw new HokusaiError('OUT_OF_MEMORY', `the engine's forward at ${w}×${h} does not fit GPU memory (${error.message}); try --max-size`);
-    return { key: `${h}x${w}`, ctx, forward };
-  } catch (error) {
-    ctx.dispose();
-    throw error;
-  }
-}
-
-/**
- * Hokusai's WebGPU engine (@hokusai/engine's TransformerForward) on `dev`, which it owns; reads `net`'s weights and
- * does not keep it. One forward per image size, kept while the size repeats (folders of photos, video frames) and
- * rebuilt when it changes; the output gets stylizeTensor's clip, colour transfer and blend (serve's finishPixels).
- */
-export async function gpuEngine(dev: EngineDevice, net: TransformerNet): Promise<StylizeEngine> {
-  const parts = { config: net.config, weights: await readNetWeights(net) };
-  let current: SizedForward | null = null;
-  const forwardFor = async (h: number, w: number): Promise<TransformerForward> => {
-    if (current?.key !== `${h}x${w}`) {
-      current?.ctx.dispose();
-      current = null;
-      current = await createForward(dev.device, parts, h, w);
-    }
-    return current.forward;
-  };
-  return {
-    label: `the GPU engine (WebGPU on ${dev.adapter.description}${dev.adapter.software ? ', a software adapter' : ''})`,
-    async stylize(img, opts) {
-      const forward = await forwardFor(img.height, img.width);
-      const styled = await forward.run(Float32Array.from(img.data));
-      for (let i = 0; i < styled.length; i++) styled[i] = Math.min(255, Math.max(0, styled[i]!));
-      return { data: finishPixels(styled, img.data, opts.strength, opts.preserveColors), width: img.width, height: img.height };
-    },
-    dispose: () => {
-      current?.ctx.dispose();
-      current = null;
-      dev.device.destroy();
-    },
-  };
-}
-
-type EngineChoice = StylizeCommandOptions['engine'];
-
-/**
- * The engine's device for `config`, or null (auto: with one line saying why onnxruntime runs instead). auto takes a
- * hardware adapter only (Dawn is not even loaded without a GPU device file: its adapter scan is noisy); a forced
- * `gpu` takes a software adapter too (lavapipe: how CI tests it) and throws where there is none.
- */
-async function engineDeviceFor(config: NetConfig, choice: EngineChoice, log: (line: string) => void): Promise<EngineDevice | null> {
-  const forced = choice === 'gpu';
-  const refuse = (reason: string, code: 'INVALID_ARGUMENT' | 'BACKEND_UNAVAILABLE' = 'BACKEND_UNAVAILABLE'): null => {
-    if (forced) throw new HokusaiError(code, `--engine gpu: ${reason}; use --engine onnx (or auto)`);
-    log(`engine: onnxruntime on the CPU (auto: ${reason})`);
-    return null;
-  };
-  if (config.arch !== 'johnson') return refuse(`the GPU engine runs Johnson networks only, this checkpoint is ${config.arch}`, 'INVALID_ARGUMENT');
-  if (!forced && gpuDeviceFiles()?.length === 0) return refuse('no GPU device file (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg), so no hardware WebGPU adapter');
-  let software: boolean;
-  try {
-    software = (await probeWebGpu()).software; // installs Dawn as navigator.gpu
-  } catch (error) {
-    return refuse(error instanceof Error ? error.message : String(error));
-  }
-  if (software && !forced) return refuse('the only WebGPU adapter is a software one (runs on the CPU; force it with --engine gpu)');
-  const dev = await requestEngineDevice((globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
-  if ('reason' in dev) return refuse(dev.reason);
-  if (!forced) log(`engine: gpu (auto: ${dev.adapter.description} is a hardware WebGPU adapter with the limits the engine needs)`);
-  return dev;
-}
-
-/** onnxruntime-node, or null for auto when it does not load (said in one line); a forced onnx engine throws. */
-async function onnxRuntimeFor(choice: EngineChoice, log: (line: string) => void): Promise<Ort | null> {
-  try {
-    return await loadOnnxRuntime();
-  } catch (error) {
-    const reason = `onnxruntime-node did not load (${(error as Error).message.split('\n')[0] ?? ''})`;
-    if (choice !== 'auto') throw new HokusaiError('BACKEND_UNAVAILABLE', `--engine ${choice}: ${reason}; use --engine tfjs`, { cause: error });
-    log(`${reason}; using tfjs`);
-    return null;
-  }
 }
 
 async function loadNet(checkpoint: string): Promise<{ net: TransformerNet; summary: string }> {
