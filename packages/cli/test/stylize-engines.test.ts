@@ -9,7 +9,7 @@ import { TransformerNet, type NetConfig } from '@hokusai/model';
 import { initBackend, loadCheckpointDir, type RgbImage } from '@hokusai/node';
 import { loadOnnxRuntime, type Ort } from '@hokusai/serve';
 import { onnxEngine, openEngine, tfjsEngine } from '../src/commands/stylize.ts';
-import { imageRangeNet } from '../../serve/test/helpers.ts';
+import { imageRangeNet, noisyRgb as testImage, pixelDiffs as diffs } from '../../serve/test/helpers.ts';
 
 const GREAT_WAVE = resolve(import.meta.dirname, '../../../checkpoints/great-wave');
 
@@ -18,34 +18,6 @@ beforeAll(async () => {
   await initBackend('cpu');
   ort = await loadOnnxRuntime();
 });
-
-/** A smooth colourful image with some noise (deterministic). */
-function testImage(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let s = 7;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) {
-        s = (s * 1103515245 + 12345) >>> 0;
-        const v = 128 + 90 * Math.sin(x / (6 + c) + y / 9) + ((s >>> 16) % 40) - 20;
-        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-  }
-  return { data, width, height };
-}
-
-function diffs(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
-  expect(a.length).toBe(b.length);
-  let sum = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    sum += d;
-    max = Math.max(max, d);
-  }
-  return { mean: sum / a.length, max };
-}
 
 /** Runs `img` through both engines built from `net` (disposed here) and returns both outputs. */
 async function bothEngines(net: TransformerNet, img: RgbImage, opts = { strength: 1, preserveColors: false }) {

@@ -12,38 +12,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
 import { HokusaiError } from '@hokusai/errors';
 import type { EngineDevice } from '@hokusai/engine';
-import { gpuDeviceFiles, initBackend, loadCheckpointDir, type RgbImage } from '@hokusai/node';
+import { gpuDeviceFiles, initBackend, loadCheckpointDir } from '@hokusai/node';
 import { gpuEngine, openEngine, stylizeFile, stylizeSchema, tfjsEngine, type StylizeEngine } from '../src/commands/stylize.ts';
-import { tempDir, writeTinyCheckpoint } from '../../serve/test/helpers.ts';
+import { noisyRgb, pixelDiffs as diffs, tempDir, writeTinyCheckpoint } from '../../serve/test/helpers.ts';
 
 const NOISY: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1, inputNoise: 12 };
 const W = 37;
 const H = 29;
 
-/** A smooth colourful image with some noise (deterministic). */
-function testImage(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let s = 11;
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    const x = (i / 3) % width;
-    const y = Math.floor(i / 3 / width);
-    data[i] = Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x / (6 + (i % 3)) + y / 9) + ((s >>> 16) % 40) - 20)));
-  }
-  return { data, width, height };
-}
-
-function diffs(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
-  expect(a.length).toBe(b.length);
-  let sum = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    sum += d;
-    max = Math.max(max, d);
-  }
-  return { mean: sum / a.length, max };
-}
+const testImage = (width: number, height: number) => noisyRgb(width, height, 11);
 
 let dir: { path: string; remove: () => Promise<void> };
 let checkpoint: string;

@@ -1,10 +1,10 @@
-// Test helpers: tiny random checkpoints written into temp directories, and synthetic images.
+// Test helpers: tiny random checkpoints written into temp directories, synthetic images, and pixel differences.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TransformerNet, defaultCheckpointMeta, serializeCheckpoint, type CheckpointMeta, type NetConfig } from '@hokusai/model';
-import { saveCheckpointDir } from '@hokusai/node';
+import { saveCheckpointDir, type RgbImage } from '@hokusai/node';
 import sharp from 'sharp';
 
 export const TINY_NET: NetConfig = { arch: 'johnson', channels: [4, 8, 8], residualBlocks: 1 };
@@ -59,4 +59,33 @@ export async function testImage(width: number, height: number, format: 'jpeg' | 
       data[i + 2] = 128 + 100 * Math.sin((x + y) / 7);
     }
   return sharp(data, { raw: { width, height, channels: 3 } }).toFormat(format).toBuffer();
+}
+
+/** A smooth colourful RGB image with some noise, as raw pixels (deterministic for a seed). */
+export function noisyRgb(width: number, height: number, seed = 7): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  let s = seed;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        s = (s * 1103515245 + 12345) >>> 0;
+        const v = 128 + 90 * Math.sin(x / (6 + c) + y / 9) + ((s >>> 16) % 40) - 20;
+        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+  }
+  return { data, width, height };
+}
+
+/** Mean and largest |a − b| of two pixel arrays of the same length (images compared with tolerances). */
+export function pixelDiffs(a: Uint8Array, b: Uint8Array): { mean: number; max: number } {
+  if (a.length !== b.length) throw new Error(`pixelDiffs: expected arrays of the same length, got ${a.length} and ${b.length}`);
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    sum += d;
+    max = Math.max(max, d);
+  }
+  return { mean: sum / a.length, max };
 }

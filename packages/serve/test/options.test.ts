@@ -10,7 +10,8 @@ describe('serve options', () => {
     expect(o).toMatchObject({ port: 9000, maxBodyBytes: 123456, cors: ['https://a.example', 'https://b.example'], engine: 'tfjs', host: '127.0.0.1' });
     expect(resolveServeOptions({ port: 1234 }, env).port).toBe(1234);
     expect(resolveServeOptions({}, { PORT: '9000', HOKUSAI_PORT: '9100' }).port).toBe(9100);
-    expect(resolveServeOptions({}, {})).toMatchObject({ port: 8080, maxBodyBytes: 10 * 1024 * 1024, maxPixels: 24_000_000, maxSize: 1024, idleReleaseMs: 5_000, checkpoints: 'checkpoints' });
+    expect(resolveServeOptions({}, {})).toMatchObject({ port: 8080, maxBodyBytes: 10 * 1024 * 1024, maxPixels: 24_000_000, maxSize: 1024, idleReleaseMs: 5_000, checkpoints: 'checkpoints', engine: 'auto' });
+    expect(resolveServeOptions({}, { HOKUSAI_ENGINE: 'gpu' }).engine).toBe('gpu');
   });
 
   it('names a malformed environment variable and rejects bad values', () => {

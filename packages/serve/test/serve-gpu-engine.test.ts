@@ -12,7 +12,7 @@ import { HokusaiError } from '@hokusai/errors';
 import type { NetConfig } from '@hokusai/model';
 import { gpuDeviceFiles, initBackend, readImage } from '@hokusai/node';
 import { startServer, type RunningServer, type ServeOptions } from '../src/index.ts';
-import { tempDir, testImage, writeTinyCheckpoint } from './helpers.ts';
+import { pixelDiffs, tempDir, testImage, writeTinyCheckpoint } from './helpers.ts';
 import { json, rawRequest } from './http-client.ts';
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -53,18 +53,11 @@ afterAll(async () => {
 const stylize = (server: RunningServer, body: Buffer, query = '') =>
   rawRequest(server.url, { method: 'POST', path: `/v1/styles/tiny/stylize${query}`, body, headers: { 'content-type': 'image/png', accept: 'image/png' } });
 
-/** Mean and largest |a − b| of two decoded PNG answers (same size). */
-async function pngDiff(a: Buffer, b: Buffer): Promise<{ mean: number; max: number; width: number; height: number }> {
+/** Mean and largest |a − b| of two decoded image answers (same size). */
+async function answerDiff(a: Buffer, b: Buffer): Promise<{ mean: number; max: number }> {
   const [x, y] = [await readImage(new Uint8Array(a)), await readImage(new Uint8Array(b))];
   expect([x.width, x.height]).toEqual([y.width, y.height]);
-  let sum = 0;
-  let max = 0;
-  for (let i = 0; i < x.data.length; i++) {
-    const d = Math.abs(x.data[i]! - y.data[i]!);
-    sum += d;
-    max = Math.max(max, d);
-  }
-  return { mean: sum / x.data.length, max, width: x.width, height: x.height };
+  return pixelDiffs(x.data, y.data);
 }
 
 describe('hokusai serve --engine gpu', () => {
@@ -76,11 +69,11 @@ describe('hokusai serve --engine gpu', () => {
       const [g, o] = [await stylize(gpu, img, query), await stylize(onnx, img, query)];
       expect(g.status, g.body.toString().slice(0, 300)).toBe(200);
       expect(o.status).toBe(200);
-      const d = await pngDiff(g.body, o.body);
+      const d = await answerDiff(g.body, o.body);
       expect(d.mean, query).toBeLessThan(1);
       expect(d.max, query).toBeLessThanOrEqual(2);
     }
-    const plain = await pngDiff((await stylize(gpu, png)).body, png);
+    const plain = await answerDiff((await stylize(gpu, png)).body, png);
     expect(plain.mean).toBeGreaterThan(10); // the network changed the picture
   }, 180_000);
 
@@ -115,7 +108,7 @@ describe('hokusai serve --engine gpu', () => {
     await new Promise((r) => setTimeout(r, 900));
     const after = await stylize(gpu, png);
     expect(after.status).toBe(200);
-    expect((await pngDiff(before.body, after.body)).max).toBe(0);
+    expect((await answerDiff(before.body, after.body)).max).toBe(0);
   }, 60_000);
 });
 
