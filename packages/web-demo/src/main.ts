@@ -174,9 +174,13 @@ function showBackend(config: NetConfig | null): void {
   els.backendNote.textContent = [backendNote, why ? `(tfjs: ${why})` : ''].filter(Boolean).join(' ');
 }
 
-/** Opens Hokusai's engine when the page runs on WebGPU; the note says why not when it cannot run here. */
+/** Opens Hokusai's engine when the page runs on WebGPU (not with ?engine=off); the note says why not when it cannot run here. */
 async function openEngine(backend: PageBackend): Promise<void> {
   if (!engineWanted(backend)) return;
+  if (params.get('engine') === 'off') {
+    backendNote = [backendNote, '(Hokusai engine off: ?engine=off)'].filter(Boolean).join(' ');
+    return;
+  }
   const opened = await EngineFrames.open(navigator.gpu, onEngineLost);
   if ('reason' in opened) {
     backendNote = [backendNote, `(Hokusai engine: ${opened.reason}; tfjs runs the frames)`].filter(Boolean).join(' ');
