@@ -10,6 +10,7 @@
 import {
   checkForwardFits, GpuContext, readNetWeights, requestEngineDevice, TransformerForward, type EngineDevice, type NamedWeights,
 } from '@hokusai/engine';
+import { HokusaiError, InvalidArgumentError } from '@hokusai/errors';
 import type { NetConfig, TransformerNet } from '@hokusai/model';
 import type { PageBackend } from './backend.ts';
 
@@ -150,7 +151,7 @@ export class EngineFrames {
     opts: { strength: number; preserveColors: boolean },
   ): Promise<Uint8ClampedArray<ArrayBuffer>> {
     if (rgba.length !== width * height * 4) {
-      throw new Error(`EngineFrames.stylize expects ${width}×${height}×4 = ${width * height * 4} RGBA bytes, got ${rgba.length}`);
+      throw new InvalidArgumentError(`EngineFrames.stylize expects ${width}×${height}×4 = ${width * height * 4} RGBA bytes, got ${rgba.length}`);
     }
     const forward = await this.forwardFor(net, height, width);
     const styled = await forward.run(rgbaToRgbFloat(rgba));
@@ -159,7 +160,7 @@ export class EngineFrames {
 
   /** The kept forward for `net` at h×w, built (and the previous one disposed) when either changed. */
   private async forwardFor(net: TransformerNet, h: number, w: number): Promise<TransformerForward> {
-    if (this.lost) throw new Error("The Hokusai engine's WebGPU device is gone");
+    if (this.lost) throw new HokusaiError('BACKEND_UNAVAILABLE', "the Hokusai engine's WebGPU device is gone");
     const key = `${h}x${w}`;
     if (this.kept?.net === net && this.kept.key === key) return this.kept.forward;
     this.release();
@@ -167,6 +168,7 @@ export class EngineFrames {
     if (!weights) {
       weights = readNetWeights(net);
       this.weights.set(net, weights);
+      weights.catch(() => this.weights.delete(net)); // a failed read is tried again on the next frame
     }
     const parts = { config: net.config, weights: await weights };
     const device = this.dev.device;
@@ -176,7 +178,9 @@ export class EngineFrames {
       device.pushErrorScope('out-of-memory');
       const forward = await TransformerForward.create(ctx, parts, { n: 1, h, w });
       const error = await device.popErrorScope();
-      if (error !== null) throw new Error(`The engine's forward at ${w}×${h} does not fit GPU memory (${error.message}): pick a smaller size`);
+      if (error !== null) {
+        throw new HokusaiError('OUT_OF_MEMORY', `the engine's forward at ${w}×${h} does not fit GPU memory (${error.message}): pick a smaller size`);
+      }
       this.release(); // another frame may have built one meanwhile
       this.kept = { net, key, ctx, forward };
       return forward;

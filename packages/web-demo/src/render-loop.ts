@@ -181,23 +181,8 @@ export class LiveStylizer {
 
   private async step(): Promise<void> {
     const t0 = performance.now();
-    const video = this.video;
-    this.lastVideoTime = video.currentTime;
-    const { width, height } = processingSize(video.videoWidth, video.videoHeight, this.settings.size);
-    if (this.input.width !== width || this.input.height !== height) {
-      this.input.width = width;
-      this.input.height = height;
-    }
-    if (this.output.width !== width || this.output.height !== height) {
-      this.output.width = width;
-      this.output.height = height;
-    }
+    const { width, height } = this.grabFrame();
     const ctx = this.inputCtx;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    if (this.settings.mirror) ctx.setTransform(-1, 0, 0, 1, width, 0);
-    ctx.drawImage(video, 0, 0, width, height);
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-
     const capture = this.captureWaiters.length > 0;
     const net = this.net;
     const { strength, preserveColors } = this.settings;
@@ -237,6 +222,25 @@ export class LiveStylizer {
     }
   }
 
+  /** Draws the current camera frame (optionally mirrored) at the processing size on the input canvas. */
+  private grabFrame(): { width: number; height: number } {
+    const video = this.video;
+    this.lastVideoTime = video.currentTime;
+    const { width, height } = processingSize(video.videoWidth, video.videoHeight, this.settings.size);
+    for (const canvas of [this.input, this.output]) {
+      if (canvas.width !== width || canvas.height !== height) {
+        canvas.width = width;
+        canvas.height = height;
+      }
+    }
+    const ctx = this.inputCtx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    if (this.settings.mirror) ctx.setTransform(-1, 0, 0, 1, width, 0);
+    ctx.drawImage(video, 0, 0, width, height);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    return { width, height };
+  }
+
   /** The frame through tfjs (`stylizeTensor` in `tf.tidy`, or the frame itself when `net` is null) → `toPixels`. */
   private async drawWithTfjs(net: TransformerNet | null): Promise<Uint8ClampedArray> {
     const { strength, preserveColors } = this.settings;
@@ -256,13 +260,13 @@ export class LiveStylizer {
   /** The frame through Hokusai's engine → `putImageData`. If the device is lost meanwhile, this frame goes through tfjs. */
   private async drawWithEngine(net: TransformerNet, rgba: Uint8ClampedArray, width: number, height: number): Promise<Uint8ClampedArray> {
     const engine = this.engine;
+    if (!engine) return this.drawWithTfjs(net);
     const { strength, preserveColors } = this.settings;
     let pixels: Uint8ClampedArray<ArrayBuffer>;
     try {
-      if (!engine) throw new Error('no engine');
       pixels = await engine.stylize(net, rgba, width, height, { strength, preserveColors });
     } catch (error) {
-      if (!engine || !(await engine.lostAfterFailure())) throw error;
+      if (!(await engine.lostAfterFailure())) throw error;
       return this.drawWithTfjs(net);
     }
     const ctx = this.output.getContext('2d');
