@@ -158,7 +158,7 @@ function workerMemoryFields(d: Defaults) {
     idleReleaseMs: int(0, 3_600_000)
       .default(d('idleReleaseMs', int(0, 3_600_000), 5_000))
       .describe(
-        'after this many ms without a request, a worker gives back the memory larger images grew (rebuilds its onnxruntime sessions; about 600 MB per worker after a 1024 px inference); 0 = never',
+        'after this many ms without a request, a worker gives back the memory larger images grew (rebuilds its onnxruntime sessions; about 600 MB per worker after a 1024 px inference; the GPU engine frees the GPU buffers of its forward); 0 = never',
       ),
   };
 }
