@@ -61,4 +61,5 @@ export {
   transferLuminance,
   type StylizeOptions,
 } from './stylize.ts';
+export { finishPixels } from './pixel-finish.ts';
 export { importMl5, ml5VariableName } from './ml5-import.ts';

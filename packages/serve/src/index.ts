@@ -10,7 +10,6 @@ export async function startServer(...args: Parameters<typeof Start>): ReturnType
 export { ServeOptionsSchema, serveOptionsSchema, resolveServeOptions, envName, type ServeOptions } from './options.ts';
 export { buildOpenApi } from './openapi.ts';
 export { createOnnxStylizer, loadOnnxRuntime, type OnnxStylizerOptions, type Ort, type PixelStylizer } from './onnx-stylizer.ts';
-export { finishPixels } from './postprocess.ts';
 export {
   ENGINE_CHOICES, engineDeviceFor, gpuEngine, gpuEngineRefusal, onnxEngine, onnxRuntimeFor, tfjsEngine, type EngineChoice, type StylizeEngine,
 } from './stylize-engines.ts';

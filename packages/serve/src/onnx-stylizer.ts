@@ -4,10 +4,10 @@
  * (postprocess.ts), so both engines give the same picture. The one home of onnxruntime session code: the server's
  * inference worker and the CLI's `stylize`/`export` use it (through @hokusai/serve's index).
  */
-import { TransformerNet } from '@hokusai/model';
+import { finishPixels, TransformerNet } from '@hokusai/model';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { exportOnnx, ONNX_INPUT, ONNX_MIN_SIDE, ONNX_OUTPUT } from '@hokusai/export';
-import { cropTopLeft, finishPixels, padToMin, toFloat } from './postprocess.ts';
+import { cropTopLeft, padToMin, toFloat } from './postprocess.ts';
 
 export type Ort = typeof import('onnxruntime-node');
 

@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { stylizeTensor, type NetConfig, type TransformerNet } from '@hokusai/model';
+import { finishPixels, stylizeTensor, type NetConfig, type TransformerNet } from '@hokusai/model';
 import { HokusaiError } from '@hokusai/errors';
 import {
   checkForwardFits, GpuContext, readNetWeights, requestEngineDevice, TransformerForward, type EngineDevice, type NamedWeights,
@@ -17,7 +17,7 @@ import {
 import { ONNX_MIN_SIDE } from '@hokusai/export';
 import { gpuDeviceFiles, probeWebGpu, rgbToTensor, tensorToRgbAsync, type RgbImage } from '@hokusai/node';
 import { createOnnxStylizer, loadOnnxRuntime, type Ort } from './onnx-stylizer.ts';
-import { cropTopLeft, finishPixels, padToMin } from './postprocess.ts';
+import { cropTopLeft, padToMin } from './postprocess.ts';
 
 /** What `--engine` may name: auto chooses gpu or onnx (see the header); the others force one. */
 export const ENGINE_CHOICES = ['auto', 'gpu', 'onnx', 'onnx-webgpu', 'tfjs'] as const;

@@ -4,14 +4,14 @@
  * network go through the engine on a GPUDevice of its own (from `navigator.gpu`), not through tfjs. One forward is
  * kept, for the current network and processing size, and rebuilt when either changes; weights are the network's
  * own (`readNetWeights`, as the CLI passes them). The output gets `stylizeTensor`'s clip, colour transfer and blend
- * by strength on the CPU (`finishRgba`, the same operations in the same order). Networks the engine cannot run
+ * by strength on the CPU (@hokusai/model's `finishPixels`, the same operations in the same order as `stylizeTensor`). Networks the engine cannot run
  * (not Johnson) keep the tfjs path. When the device is lost, `onLost` says so once and the page falls back to tfjs.
  */
 import {
   checkForwardFits, GpuContext, readNetWeights, requestEngineDevice, TransformerForward, type EngineDevice, type NamedWeights,
 } from '@hokusai/engine';
 import { HokusaiError, InvalidArgumentError } from '@hokusai/errors';
-import type { NetConfig, TransformerNet } from '@hokusai/model';
+import { finishPixels, type NetConfig, type TransformerNet } from '@hokusai/model';
 import type { PageBackend } from './backend.ts';
 
 export type FramePath = 'engine' | 'tfjs';
@@ -37,41 +37,6 @@ export function chooseFramePath(engine: { lost: boolean } | null, config: NetCon
 /** The backend line at the top of the page: `webgpu (Hokusai engine)` while frames go through the engine. */
 export function backendLabel(backend: PageBackend, path: FramePath): string {
   return path === 'engine' ? `${backend} (Hokusai engine)` : backend === 'webgpu' ? 'webgpu (tfjs)' : backend;
-}
-
-/**
- * Styled network output (RGB float 0–255, unclipped, HWC) + the camera frame (RGBA bytes) → RGBA bytes to draw:
- * clip → (preserveColors) the styled luminance with the frame's chroma (BT.601 full range) → blend by strength →
- * clip and round, as `stylizeTensor` + the tfjs path's `round` do. Alpha is 255.
- */
-export function finishRgba(styled: Float32Array, frame: Uint8ClampedArray, strength: number, preserveColors: boolean): Uint8ClampedArray<ArrayBuffer> {
-  const out = new Uint8ClampedArray(frame.length);
-  const clip = (v: number): number => (v >= 255 ? 255 : v > 0 ? v : 0);
-  for (let i = 0, j = 0; i < frame.length; i += 4, j += 3) {
-    const r0 = frame[i]!;
-    const g0 = frame[i + 1]!;
-    const b0 = frame[i + 2]!;
-    let r = clip(styled[j]!);
-    let g = clip(styled[j + 1]!);
-    let b = clip(styled[j + 2]!);
-    if (preserveColors) {
-      // Replacing Y while keeping Cb/Cr adds (Y_styled − Y_frame) to each channel of the frame.
-      const dy = 0.299 * r + 0.587 * g + 0.114 * b - (0.299 * r0 + 0.587 * g0 + 0.114 * b0);
-      r = r0 + dy;
-      g = g0 + dy;
-      b = b0 + dy;
-    }
-    if (strength < 1) {
-      r = r * strength + r0 * (1 - strength);
-      g = g * strength + g0 * (1 - strength);
-      b = b * strength + b0 * (1 - strength);
-    }
-    out[i] = Math.round(clip(r));
-    out[i + 1] = Math.round(clip(g));
-    out[i + 2] = Math.round(clip(b));
-    out[i + 3] = 255;
-  }
-  return out;
 }
 
 /** RGBA bytes → RGB float32 0–255 (the forward's input layout, [1, h, w, 3]). */
@@ -155,7 +120,7 @@ export class EngineFrames {
     }
     const forward = await this.forwardFor(net, height, width);
     const styled = await forward.run(rgbaToRgbFloat(rgba));
-    return finishRgba(styled, rgba, opts.strength, opts.preserveColors);
+    return new Uint8ClampedArray(finishPixels(styled, rgba, opts.strength, opts.preserveColors, 4).buffer);
   }
 
   /** The kept forward for `net` at h×w, built (and the previous one disposed) when either changed. */

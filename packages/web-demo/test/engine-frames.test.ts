@@ -1,6 +1,6 @@
 /**
  * The page's engine frame path (src/engine-frames.ts) without a browser: the choice of path and the backend label,
- * `finishRgba` against `stylizeTensor`'s post-processing, and the frame function itself on Hokusai's engine under
+ * the frame function itself on Hokusai's engine under
  * Dawn (npm `webgpu`, lavapipe here) against Node's `stylizeTensor` on the cpu backend: same picture, one forward
  * kept while the size repeats, rebuilt for a new size or network, and a lost device reported once.
  */
@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { stylizeTensor, type NetConfig, type TransformerNet } from '@hokusai/model';
 import { TransformerForward } from '@hokusai/engine';
-import { backendLabel, chooseFramePath, EngineFrames, engineWanted, finishRgba } from '../src/engine-frames.ts';
+import { backendLabel, chooseFramePath, EngineFrames, engineWanted } from '../src/engine-frames.ts';
 import { makeVisibleNet, probeImage } from './test-net.ts';
 
 const TINY_NET: NetConfig = { arch: 'johnson', channels: [8, 16, 32], residualBlocks: 2 };
@@ -59,25 +59,6 @@ describe('which path paints the frames', () => {
     expect(backendLabel('webgpu', 'engine')).toBe('webgpu (Hokusai engine)');
     expect(backendLabel('webgpu', 'tfjs')).toBe('webgpu (tfjs)');
     expect(backendLabel('wasm', 'tfjs')).toBe('wasm');
-  });
-});
-
-describe('finishRgba', () => {
-  test('clip, colour transfer and blend as stylizeTensor does them', () => {
-    const frame = probeImage(12, 16);
-    // A "network output" beyond 0–255 on both sides, so the first clip matters.
-    const raw = tf.tidy(() => tf.sub(tf.mul(tf.reverse(frame, 1), 1.4), 40));
-    const fakeNet = { apply: () => tf.expandDims(raw, 0) } as unknown as TransformerNet;
-    const rgba = rgbaOf(frame);
-    const styled = raw.dataSync() as Float32Array;
-    for (const opts of [{ strength: 1, preserveColors: false }, { strength: 0.35, preserveColors: false }, { strength: 0.6, preserveColors: true }]) {
-      const expected = tf.tidy(() => tf.round(stylizeTensor(fakeNet, frame, opts)).dataSync());
-      const got = finishRgba(styled, rgba, opts.strength, opts.preserveColors);
-      const diffs = Array.from(rgbOf(got), (v, i) => Math.abs(v - expected[i]!));
-      expect(Math.max(...diffs)).toBeLessThanOrEqual(1); // rounding of exact halves may differ
-      expect(got.filter((_, i) => i % 4 === 3).every((a) => a === 255)).toBe(true);
-    }
-    tf.dispose([frame, raw]);
   });
 });
 
