@@ -1,7 +1,6 @@
 /**
  * The page's engine frame path (src/engine-frames.ts) without a browser: the choice of path and the backend label,
- * the frame function itself on Hokusai's engine under
- * Dawn (npm `webgpu`, lavapipe here) against Node's `stylizeTensor` on the cpu backend: same picture, one forward
+ * and the frame function itself on Hokusai's engine under Dawn (npm `webgpu`, lavapipe here) against Node's `stylizeTensor` on the cpu backend: same picture, one forward
  * kept while the size repeats, rebuilt for a new size or network, and a lost device reported once.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
