@@ -1,7 +1,8 @@
 /**
  * The page's engine frame path (src/engine-frames.ts) without a browser: the choice of path and the backend label,
- * and the frame function itself on Hokusai's engine under Dawn (npm `webgpu`, lavapipe here) against Node's `stylizeTensor` on the cpu backend: same picture, one forward
- * kept while the size repeats, rebuilt for a new size or network, and a lost device reported once.
+ * and the frame function itself on Hokusai's engine under Dawn (npm `webgpu`, lavapipe here) against Node's
+ * `stylizeTensor` on the cpu backend: same picture, one forward kept while the size repeats, rebuilt for a new size
+ * or network, and a lost device reported once.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
