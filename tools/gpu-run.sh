@@ -77,7 +77,13 @@ fi
 img_args=()
 [ "${GPU_RUN_IMAGES:-0}" = 1 ] && img_args=(--out "$OUT/optimize")
 
-log "gpu-run: OUT=$OUT small=$small python=$PYTHON weights=$weights"
+# onnxruntime's binaries come in a pack of their own (tools/gpu-pack-ort.sh), sent in an earlier call.
+ort_bin=node_modules/onnxruntime-node/bin/napi-v6/linux/x64
+if [ ! -f "$ort_bin/libonnxruntime.so.1" ] && [ -f .gpu-ort/ort.tar.xz ]; then
+  mkdir -p "$ort_bin" && tar -xJf .gpu-ort/ort.tar.xz -C "$ort_bin" && echo "onnxruntime binaries unpacked from .gpu-ort/ort.tar.xz"
+fi
+
+log "gpu-run: OUT=$OUT small=$small python=$PYTHON weights=$weights ort=$([ -f "$ort_bin/libonnxruntime.so.1" ] && echo yes || echo no)"
 part machine 30 machine.txt bash -c "$(declare -f machine); PYTHON=$PYTHON machine"
 part gpu-bench "$bench_cap" gpu-bench.log node tools/run-ts.mjs bench/gpu.ts "${bench_args[@]}" \
   --weights "$weights" --python "$PYTHON" --json "$OUT/gpu-bench.json"
