@@ -29,6 +29,7 @@ export {
   maxPool2x2, maxPool2x2Backward, avgPool2x2, avgPool2x2Backward, poolOutSize, type PoolShape,
 } from './kernels/pool.ts';
 export { matmul, type MatmulShape } from './kernels/matmul.ts';
+export { gram, gramSplit, gramScratchFloats, type GramShape } from './kernels/gram.ts';
 export { adam, adamHyper, ADAM_HYPER_FLOATS } from './kernels/adam.ts';
 export { reduce, reduceScratchFloats, type ReduceOp, type ReduceShape } from './kernels/reduce.ts';
 export { transformerBackward } from './transformer-backward.ts';

@@ -9,6 +9,7 @@
  */
 import { InvalidArgumentError } from '@hokusai/errors';
 import type { Dispatch, GpuContext } from './gpu-context.ts';
+import { gram as gramKernel, gramScratchFloats } from './kernels/gram.ts';
 import { contentDiff, gramMinusTarget, tvAndOutputGrad } from './kernels/loss-terms.ts';
 import { matmul } from './kernels/matmul.ts';
 import { reduce } from './kernels/reduce.ts';
@@ -93,6 +94,7 @@ export class LossGraph {
       push(i, contentDiff(ctx, { count, scale, accumulate: !firstWrite(i) }, { fy: vy.feature(layer), fc: vc!.feature(layer), diff, grad: vy.gradient(layer) }));
       push(i, this.sumInto(diff, count, true, { kind: 'content', layer, factor: 1 / count }));
     }
+    const gramPartial = this.gramScratch(vy, styleNames);
     for (const layer of styleNames) {
       const i = vgg.indexOf(layer);
       const s = vy.featureShape(layer);
@@ -106,7 +108,7 @@ export class LossGraph {
       const hw = s.h * s.w;
       const f = vy.feature(layer);
       // G = FᵀF/(C·H·W), then G − T in place; its sum of squares / (N·C·C) is the style loss.
-      out.push(...matmul(ctx, { batch: s.n, m: s.c, n: s.c, k: hw, transA: true, transB: false, alpha: 1 / (s.c * hw) }, { a: f, b: f, c: gram }));
+      out.push(...gramKernel(ctx, { n: s.n, c: s.c, hw, alpha: 1 / (s.c * hw) }, { f, gram, partial: gramPartial }));
       out.push(...gramMinusTarget(ctx, { n: s.n, c: s.c }, { gram, target: tBuf }));
       out.push(...this.sumInto(gram, s.n * s.c * s.c, true, { kind: 'style', layer, factor: 1 / (s.n * s.c * s.c) }));
       // ∂/∂F of styleWeight·w_l·mean((G−T)²) = F·(G−T) · 4·styleWeight·w_l / (N·C·C · C·H·W) (G−T symmetric).
@@ -120,6 +122,12 @@ export class LossGraph {
     out.push(...tvAndOutputGrad(ctx, { n, h, w, weight: settings.tvWeight }, { y, dBgr: vy.inputGradient(), dy: this.dY, terms }));
     out.push(...this.sumInto(terms, n * h * w * 3, false, { kind: 'tv', layer: '', factor: 1 }));
     this.dispatches = out;
+  }
+
+  /** One split-K scratch for every style layer's Gram (they run one after another), or none if no layer splits. */
+  private gramScratch(vy: VggGraph, styleNames: readonly string[]): GPUBuffer | undefined {
+    const floats = Math.max(0, ...styleNames.map((l) => vy.featureShape(l)).map((s) => gramScratchFloats({ n: s.n, c: s.c, hw: s.h * s.w })));
+    return floats > 0 ? this.ctx.createBuffer(floats * 4, 'gram split-K scratch') : undefined;
   }
 
   private sumInto(x: GPUBuffer, count: number, squares: boolean, slot: Slot): Dispatch[] {

@@ -1,7 +1,7 @@
 /**
  * Batched GEMM C = alpha·op(A)·op(B) (+ C when accumulating) on the gemm-tile skeleton, row-major, op = optional
- * transpose. Used for the Gram matrices of the style loss (Gatys et al. 2016): G = FᵀF/(C·H·W) with F = [HW, C]
- * per image, and their gradient dF = F·(dG + dGᵀ)·alpha.
+ * transpose. Used for the gradient of the style loss's Gram matrices (Gatys et al. 2016), dF = F·(dG + dGᵀ)·alpha;
+ * the Gram G = FᵀF/(C·H·W) itself, whose reduction over HW is long, is kernels/gram.ts (split-K).
  */
 import type { Binding, Dispatch, GpuContext } from '../gpu-context.ts';
 import { check, checkInts, f, u, type Param } from './common.ts';
