@@ -138,6 +138,11 @@ describe.runIf(needs('hokusai train survives kill -9', sharedData(WEIGHTS_FILE))
     const e = await cli([...common, '--width', 'half', '--iterations', '1', '--jitter', '9', '--out', outD]).done;
     expect(e.code).not.toBe(0);
     expect(e.stderr).toContain('--jitter: expected at most half of --image-size (8 px), got 9');
+    // Sub-pixel stability shifts need a shift range to draw from.
+    const f = await cli([...common, '--width', 'half', '--iterations', '1', '--stability-weight', '10', '--stability-subpixel', '--out', outD]).done;
+    expect(f.code).not.toBe(0);
+    expect(f.stderr).toContain('--stability-subpixel: expected a --stability-shift of at least 1 px to draw sub-pixel shifts from, got 0');
+    expect(existsSync(join(outD, 'final'))).toBe(false);
   });
 
   it('refuses a --style-size whose loss-network pass cannot fit wasm\'s 4 GiB, naming the largest that fits', { timeout: 120_000 }, async () => {

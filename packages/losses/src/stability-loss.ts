@@ -7,7 +7,8 @@
  * moved back, which for whole-pixel shifts is cropping both alike (`shiftCrop`); a network that paints on a fixed
  * 4-pixel grid (its ×4 down/upsampling) is penalised for it, the main source of flicker under motion
  * (docs/video.md). The crop's borders see different padding than the full image: a small floor the loss cannot
- * remove.
+ * remove. `shiftWarp` is the sub-pixel form: a fractional offset, the window interpolated bilinearly from the four
+ * whole-pixel windows around it, as a slow pan moves a video (docs/video.md's clips move 0.2–0.4 px per frame).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/errors';
@@ -30,6 +31,25 @@ export function shiftCrop(t: tf.Tensor4D, dy: number, dx: number, shift: number)
     throw new InvalidArgumentError(`shiftCrop: expected offsets in [0, ${shift}] of an image larger than ${cut + 4}², got (${dy}, ${dx}) of ${h}×${w}`);
   }
   return tf.slice(t, [0, dy, dx, 0], [n, h - cut, w - cut, c]);
+}
+
+/**
+ * shiftCrop at a fractional offset (dy, dx) in [0, shift]²: the window of the same size, bilinear between the
+ * whole-pixel windows at floor and floor + 1 on each axis (a whole offset takes one window). Differentiable.
+ */
+export function shiftWarp(t: tf.Tensor4D, dy: number, dx: number, shift: number): tf.Tensor4D {
+  const y0 = Math.floor(dy);
+  const x0 = Math.floor(dx);
+  const fy = dy - y0;
+  const fx = dx - x0;
+  return tf.tidy(() => {
+    const along = (y: number): tf.Tensor4D => {
+      const left = shiftCrop(t, y, x0, shift);
+      return fx === 0 ? left : (tf.add(tf.mul(left, 1 - fx), tf.mul(shiftCrop(t, y, x0 + 1, shift), fx)) as tf.Tensor4D);
+    };
+    const top = along(y0);
+    return fy === 0 ? top : (tf.add(tf.mul(top, 1 - fy), tf.mul(along(y0 + 1), fy)) as tf.Tensor4D);
+  });
 }
 
 /** mean((y − yNoisy)²) over the batch: the outputs for a photo and for its noisy copy. */

@@ -52,6 +52,10 @@ export const trainSchema = z.object({
     .max(16)
     .default(0)
     .describe('stability loss: also shift the noisy photo by a random 0..N px per axis and compare the outputs shifted back, against flicker under motion (0 = noise only)'),
+  stabilitySubpixel: z
+    .boolean()
+    .default(false)
+    .describe('stability loss: draw the shift from 0..N px continuously and warp photo and output bilinearly, as a slow pan moves (with --stability-shift)'),
   contentLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_CONTENT_LAYERS).describe('content layers with weights'),
   styleLayers: z.record(z.string(), z.number().min(0)).default(DEFAULT_STYLE_LAYERS).describe('style layers with weights'),
   lossNet: lossNetOption,

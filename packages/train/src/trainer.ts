@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { HokusaiError } from '@hokusai/errors';
-import { addSensorNoise, shiftCrop, stabilityLoss } from '@hokusai/losses';
+import { addSensorNoise, shiftCrop, shiftWarp, stabilityLoss } from '@hokusai/losses';
 import { Adam, concatFloat32, toFloat32, type AdamStateJson } from './adam.ts';
 import { Prefetcher } from './prefetch.ts';
 import { yieldToEventLoop } from '@hokusai/node';
@@ -31,7 +31,7 @@ import {
   STATE_JSON,
 } from './run-dir.ts';
 import type { Batch } from './dataset.ts';
-import { hash32, randInt, STREAM } from './rng.ts';
+import { hash32, randInt, STREAM, uniform } from './rng.ts';
 
 /** What the trainer needs of a transformation network (TransformerNet satisfies it). */
 export interface TrainableNet {
@@ -99,7 +99,15 @@ export interface TrainerConfig {
    * Stability loss (Gupta et al. 2017, `stabilityLoss` of @hokusai/losses): weight × mean((f(x) − f(x + n))²),
    * n ~ N(0, σ²) drawn from (seed, step, image offset). Absent or weight 0 = off.
    */
-  stability?: { weight: number; sigma: number; seed: number; /** random whole-pixel shift 0..shift per axis (`shiftCrop`) */ shift?: number };
+  stability?: {
+    weight: number;
+    sigma: number;
+    seed: number;
+    /** random whole-pixel shift 0..shift per axis (`shiftCrop`) */
+    shift?: number;
+    /** draw the shift from [0, shift) instead, warped bilinearly (`shiftWarp`) */
+    subpixel?: boolean;
+  };
 }
 
 export interface TrainerStateJson {
@@ -309,9 +317,12 @@ export class Trainer {
   private stabilityTerm(y: tf.Tensor4D, x: tf.Tensor4D, offset: number): tf.Scalar {
     const st = this.config.stability!;
     const shift = st.shift ?? 0;
-    const dy = shift > 0 ? randInt(shift + 1, st.seed, STREAM.stability, this.step, offset, 1) : 0;
-    const dx = shift > 0 ? randInt(shift + 1, st.seed, STREAM.stability, this.step, offset, 2) : 0;
-    const [xs, ys] = shift > 0 ? [shiftCrop(x, dy, dx, shift), shiftCrop(y, dy, dx, shift)] : [x, y];
+    const draw = (axis: number): number =>
+      st.subpixel === true ? shift * uniform(st.seed, STREAM.stability, this.step, offset, axis) : randInt(shift + 1, st.seed, STREAM.stability, this.step, offset, axis);
+    const dy = shift > 0 ? draw(1) : 0;
+    const dx = shift > 0 ? draw(2) : 0;
+    const move = st.subpixel === true ? shiftWarp : shiftCrop;
+    const [xs, ys] = shift > 0 ? [move(x, dy, dx, shift), move(y, dy, dx, shift)] : [x, y];
     const noisy = addSensorNoise(xs, st.sigma, hash32(st.seed, STREAM.stability, this.step, offset));
     return tf.mul(stabilityLoss(ys, this.net.apply(noisy)), st.weight) as tf.Scalar;
   }

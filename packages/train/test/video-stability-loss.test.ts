@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
-import { addSensorNoise, shiftCrop, stabilityLoss } from '@hokusai/losses';
+import { addSensorNoise, shiftCrop, shiftWarp, stabilityLoss } from '@hokusai/losses';
 import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/trainer.ts';
 import { TrainingData } from '../src/dataset.ts';
 import { trainSchema } from '../src/options.ts';
@@ -126,6 +126,26 @@ describe('stability loss with a shift (--stability-shift)', () => {
     net.dispose();
   });
 
+  it('shiftWarp: whole offsets are shiftCrop; a fractional one interpolates bilinearly, with a gradient to the input', () => {
+    const x = tf.tidy(() => tf.mul(tf.randomUniform([1, 12, 12, 2], 0, 1, 'float32', 5), 255) as tf.Tensor4D);
+    const before = tf.memory().numTensors;
+    const same = tf.tidy(() => tf.max(tf.abs(tf.sub(shiftWarp(x, 2, 1, 3), shiftCrop(x, 2, 1, 3)))).dataSync()[0]!);
+    expect(same).toBe(0);
+    const warped = tf.tidy(() => shiftWarp(x, 1.25, 2.5, 3).arraySync());
+    const px = x.arraySync()[0]!;
+    // window pixel (4, 3) sits at (5.25, 5.5) of x: bilinear from x[5..6][5..6]
+    const at = (y: number, xx: number, c: number): number => px[y]![xx]![c]!;
+    for (const c of [0, 1]) {
+      const want = 0.75 * (0.5 * at(5, 5, c) + 0.5 * at(5, 6, c)) + 0.25 * (0.5 * at(6, 5, c) + 0.5 * at(6, 6, c));
+      expect(warped[0]![4]![3]![c]!).toBeCloseTo(want, 3);
+    }
+    expect(tf.tidy(() => shiftWarp(x, 0.5, 0.5, 3).shape)).toEqual([1, 8, 8, 2]);
+    const g = tf.tidy(() => tf.sum(tf.grad((t) => tf.sum(shiftWarp(t as tf.Tensor4D, 0.5, 0.25, 3)))(x)).dataSync()[0]!);
+    expect(g).toBeCloseTo(8 * 8 * 2, 3); // the four weights of every window pixel sum to 1
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+
   it('the trainer draws the shift per step and still gives a finite loss and gradient', async () => {
     const data = new TrainingData(files, { imageSize: 16, batchSize: 2, seed: 1, flip: false, maxScale: 1, maxPixels: 1e7, cacheBytes: 1e6 });
     const net = TransformerNet.create(TINY, 4);
@@ -143,6 +163,12 @@ describe('stability loss with a shift (--stability-shift)', () => {
     expect(Number.isFinite(r.losses.total)).toBe(true);
     tf.dispose(r.grads);
     expect(trainSchema.parse({}).stabilityShift).toBe(0);
+    expect(trainSchema.parse({}).stabilitySubpixel).toBe(false);
+    const sub = new Trainer(net as TrainableNet, zeroLoss, data, testIO, { ...config, stability: { ...config.stability!, subpixel: true } }, () => {});
+    const rs = await sub.gradients(await data.batch(0));
+    expect(rs.losses.stability).toBeGreaterThan(0);
+    expect(rs.losses.stability).not.toBe(r.losses.stability); // another shift: drawn from [0, 3) and warped
+    tf.dispose(rs.grads);
     net.dispose();
   });
 });

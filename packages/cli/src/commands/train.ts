@@ -171,6 +171,9 @@ async function resolveTrainOptions(input: TrainOptions, ctx: CommandContext, giv
   if (options.stabilityShift * 4 > options.imageSize) {
     throw new InvalidArgumentError(`--stability-shift: expected at most a quarter of --image-size (${options.imageSize / 4} px), got ${options.stabilityShift}`);
   }
+  if (options.stabilitySubpixel && options.stabilityShift === 0) {
+    throw new InvalidArgumentError('--stability-subpixel: expected a --stability-shift of at least 1 px to draw sub-pixel shifts from, got 0');
+  }
   return { options, resumeDir: resumed.dir };
 }
 
@@ -242,7 +245,7 @@ function trainerConfig(options: TrainOptions, run: { iterations: number; microBa
     prefetch: options.prefetch,
     backend: run.backend,
     jitter: { max: options.jitter, seed: options.seed },
-    stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed, shift: options.stabilityShift },
+    stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed, shift: options.stabilityShift, subpixel: options.stabilitySubpixel },
     meta: run.meta,
   };
 }
