@@ -1,8 +1,9 @@
 /**
  * Stylising pixels with onnxruntime-node: a checkpoint's network is exported to ONNX in memory (onnx-export.ts) and
  * run in an InferenceSession on the CPU, with the same pre/post-processing as tfjs's `stylizeTensor`
- * (postprocess.ts's padding, @hokusai/model's `finishPixels`), so both engines give the same picture. The one home of onnxruntime session code: the server's
- * inference worker and the CLI's `stylize`/`export` use it (through @hokusai/serve's index).
+ * (postprocess.ts's padding, @hokusai/model's `finishPixels`), so both engines give the same picture. The one home
+ * of onnxruntime session code: the server's inference worker and the CLI's `stylize`/`export` use it (through
+ * @hokusai/serve's index).
  */
 import { finishPixels, TransformerNet } from '@hokusai/model';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';

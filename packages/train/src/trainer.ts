@@ -317,8 +317,10 @@ export class Trainer {
   private stabilityTerm(y: tf.Tensor4D, x: tf.Tensor4D, offset: number): tf.Scalar {
     const st = this.config.stability!;
     const shift = st.shift ?? 0;
-    const draw = (axis: number): number =>
-      st.subpixel === true ? shift * uniform(st.seed, STREAM.stability, this.step, offset, axis) : randInt(shift + 1, st.seed, STREAM.stability, this.step, offset, axis);
+    const draw = (axis: number): number => {
+      const keys = [st.seed, STREAM.stability, this.step, offset, axis];
+      return st.subpixel === true ? shift * uniform(...keys) : randInt(shift + 1, ...keys);
+    };
     const dy = shift > 0 ? draw(1) : 0;
     const dx = shift > 0 ? draw(2) : 0;
     const move = st.subpixel === true ? shiftWarp : shiftCrop;

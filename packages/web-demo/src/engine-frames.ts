@@ -5,7 +5,8 @@
  * kept, for the current network and processing size, and rebuilt when either changes; weights are the network's
  * own (`readNetWeights`, as the CLI passes them). The output gets `stylizeTensor`'s clip, colour transfer and blend
  * by strength on the CPU (@hokusai/model's `finishPixels`, the same operations in the same order). Networks the
- * engine cannot run (not Johnson) keep the tfjs path. When the device is lost, `onLost` says so once and the page falls back to tfjs.
+ * engine cannot run (not Johnson) keep the tfjs path. When the device is lost, `onLost` says so once and the page
+ * falls back to tfjs.
  */
 import {
   checkForwardFits, GpuContext, readNetWeights, requestEngineDevice, TransformerForward, type EngineDevice, type NamedWeights,
