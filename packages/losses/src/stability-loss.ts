@@ -9,6 +9,8 @@
  * (docs/video.md). The crop's borders see different padding than the full image: a small floor the loss cannot
  * remove. `shiftWarp` is the sub-pixel form: a fractional offset, the window interpolated bilinearly from the four
  * whole-pixel windows around it, as a slow pan moves a video (docs/video.md's clips move 0.2–0.4 px per frame).
+ * The difference is squared (Gupta et al.'s MSE) or taken absolute (`l1`): the form `hokusai flicker` measures,
+ * which weighs the widespread small shimmer as much as a few large changes (docs/video.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@hokusai/errors';
@@ -52,10 +54,15 @@ export function shiftWarp(t: tf.Tensor4D, dy: number, dx: number, shift: number)
   });
 }
 
-/** mean((y − yNoisy)²) over the batch: the outputs for a photo and for its noisy copy. */
-export function stabilityLoss(y: tf.Tensor4D, yNoisy: tf.Tensor4D): tf.Scalar {
+/** How the stability loss compares the two outputs: Gupta et al.'s mean squared difference, or the mean absolute one. */
+export type StabilityNorm = 'mse' | 'l1';
+export const STABILITY_NORMS: readonly StabilityNorm[] = ['mse', 'l1'];
+
+/** mean((y − yNoisy)²), or mean|y − yNoisy| for `l1`, over the batch: the outputs for a photo and its noisy copy. */
+export function stabilityLoss(y: tf.Tensor4D, yNoisy: tf.Tensor4D, norm: StabilityNorm = 'mse'): tf.Scalar {
   if (y.rank !== 4 || y.shape.join() !== yNoisy.shape.join()) {
     throw new InvalidArgumentError(`stabilityLoss expects two outputs of one shape [N,H,W,C], got [${y.shape.join(', ')}] and [${yNoisy.shape.join(', ')}]`);
   }
-  return tf.tidy(() => meanAll(tf.squaredDifference(y, yNoisy)) as tf.Scalar);
+  if (!STABILITY_NORMS.includes(norm)) throw new InvalidArgumentError(`stabilityLoss: expected norm ${STABILITY_NORMS.join(' or ')}, got ${String(norm)}`);
+  return tf.tidy(() => meanAll(norm === 'l1' ? tf.abs(tf.sub(y, yNoisy)) : tf.squaredDifference(y, yNoisy)) as tf.Scalar);
 }

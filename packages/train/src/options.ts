@@ -52,6 +52,10 @@ export const trainSchema = z.object({
     .max(16)
     .default(0)
     .describe('stability loss: also shift the noisy photo by a random 0..N px per axis and compare the outputs shifted back, against flicker under motion (0 = noise only)'),
+  stabilityNorm: z
+    .enum(['mse', 'l1'])
+    .default('mse')
+    .describe('stability loss: compare the two outputs by mean squared difference (Gupta et al.) or mean absolute difference, the form `hokusai flicker` measures (docs/video.md)'),
   stabilitySubpixel: z
     .boolean()
     .default(false)

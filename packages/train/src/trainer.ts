@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { HokusaiError } from '@hokusai/errors';
-import { addSensorNoise, shiftCrop, shiftWarp, stabilityLoss } from '@hokusai/losses';
+import { addSensorNoise, shiftCrop, shiftWarp, stabilityLoss, type StabilityNorm } from '@hokusai/losses';
 import { Adam, concatFloat32, toFloat32, type AdamStateJson } from './adam.ts';
 import { Prefetcher } from './prefetch.ts';
 import { yieldToEventLoop } from '@hokusai/node';
@@ -97,7 +97,7 @@ export interface TrainerConfig {
   jitter?: { max: number; seed: number };
   /**
    * Stability loss (Gupta et al. 2017, `stabilityLoss` of @hokusai/losses): weight × mean((f(x) − f(x + n))²),
-   * n ~ N(0, σ²) drawn from (seed, step, image offset). Absent or weight 0 = off.
+   * or of |f(x) − f(x + n)| with norm `l1`, n ~ N(0, σ²) drawn from (seed, step, image offset). Absent or weight 0 = off.
    */
   stability?: {
     weight: number;
@@ -107,6 +107,8 @@ export interface TrainerConfig {
     shift?: number;
     /** draw the shift from [0, shift) instead, warped bilinearly (`shiftWarp`) */
     subpixel?: boolean;
+    /** squared (default) or absolute differences */
+    norm?: StabilityNorm;
   };
 }
 
@@ -326,7 +328,7 @@ export class Trainer {
     const move = st.subpixel === true ? shiftWarp : shiftCrop;
     const [xs, ys] = shift > 0 ? [move(x, dy, dx, shift), move(y, dy, dx, shift)] : [x, y];
     const noisy = addSensorNoise(xs, st.sigma, hash32(st.seed, STREAM.stability, this.step, offset));
-    return tf.mul(stabilityLoss(ys, this.net.apply(noisy)), st.weight) as tf.Scalar;
+    return tf.mul(stabilityLoss(ys, this.net.apply(noisy), st.norm), st.weight) as tf.Scalar;
   }
 
   /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */

@@ -1,7 +1,8 @@
 // The stability loss of issue 21.3 (Gupta et al. 2017; `stabilityLoss`/`addSensorNoise` of @hokusai/losses, and
 // `hokusai train --stability-weight w --stability-noise σ` in the trainer): zero for σ = 0, positive with a gradient
 // that reaches the network's weights for σ > 0, the noise reproducible by seed, and the trainer adds the weighted
-// term to the step's total (reported as `stability`) only when the weight is above 0. No tensors leak.
+// term to the step's total (reported as `stability`) only when the weight is above 0, compared by squared or absolute
+// differences (`--stability-norm`). No tensors leak.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
@@ -42,6 +43,22 @@ describe('stability loss', () => {
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
     net.dispose();
+  });
+
+  it('compares by mean squared or mean absolute difference (--stability-norm), and refuses another norm', () => {
+    const y = tf.tensor4d([0, 2, -3, 1], [1, 2, 2, 1]);
+    const z = tf.zeros([1, 2, 2, 1]) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const mse = stabilityLoss(y, z);
+    const l1 = stabilityLoss(y, z, 'l1');
+    expect(mse.dataSync()[0]).toBeCloseTo((0 + 4 + 9 + 1) / 4, 6);
+    expect(l1.dataSync()[0]).toBeCloseTo((0 + 2 + 3 + 1) / 4, 6);
+    expect(() => stabilityLoss(y, z, 'l2' as 'l1')).toThrow('expected norm mse or l1, got l2');
+    tf.dispose([mse, l1]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([y, z]);
+    expect(trainSchema.parse({}).stabilityNorm).toBe('mse');
+    expect(() => trainSchema.parse({ stabilityNorm: 'l2' })).toThrow();
   });
 
   it('draws N(0, σ²) noise, clipped to 0–255, the same for the same seed', () => {
@@ -169,6 +186,14 @@ describe('stability loss with a shift (--stability-shift)', () => {
     expect(rs.losses.stability).toBeGreaterThan(0);
     expect(rs.losses.stability).not.toBe(r.losses.stability); // another shift: drawn from [0, 3) and warped
     tf.dispose(rs.grads);
+    // norm l1, the same draws: mean|d| where mse is mean d², so l1² ≤ mse (Jensen), strictly for unequal |d|
+    const l1 = new Trainer(net as TrainableNet, zeroLoss, data, testIO, { ...config, stability: { ...config.stability!, sigma: 4, norm: 'l1' } }, () => {});
+    const sq = new Trainer(net as TrainableNet, zeroLoss, data, testIO, { ...config, stability: { ...config.stability!, sigma: 4 } }, () => {});
+    const [ra, rq] = [await l1.gradients(await data.batch(0)), await sq.gradients(await data.batch(0))];
+    expect(ra.losses.stability).toBeGreaterThan(0);
+    expect(ra.losses.stability! ** 2).toBeLessThan(rq.losses.stability!);
+    expect(Object.values(ra.grads).every((g) => Number.isFinite(g.dataSync()[0]))).toBe(true);
+    tf.dispose([ra.grads, rq.grads]);
     net.dispose();
   });
 });

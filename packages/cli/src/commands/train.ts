@@ -245,7 +245,14 @@ function trainerConfig(options: TrainOptions, run: { iterations: number; microBa
     prefetch: options.prefetch,
     backend: run.backend,
     jitter: { max: options.jitter, seed: options.seed },
-    stability: { weight: options.stabilityWeight, sigma: options.stabilityNoise, seed: options.seed, shift: options.stabilityShift, subpixel: options.stabilitySubpixel },
+    stability: {
+      weight: options.stabilityWeight,
+      sigma: options.stabilityNoise,
+      seed: options.seed,
+      shift: options.stabilityShift,
+      subpixel: options.stabilitySubpixel,
+      norm: options.stabilityNorm,
+    },
     meta: run.meta,
   };
 }
