@@ -9,6 +9,8 @@
 #
 # Usage: tools/stability-experiment.sh [train|measure|all]   (default all; prints the table)
 #   STAB_WEIGHTS="300 1000"  stability weights to try besides 0     STAB_STEPS=80   fine-tuning steps per run
+#     an entry NAME=W,ARG,ARG… trains folder wNAME at weight W with those extra `hokusai train` arguments, which
+#     override the recipe's (e.g. 1000s15tv0=1000,--style-weight,1.5,--tv-weight,0; docs/video.md lists the runs)
 #   STAB_SHIFT=4             --stability-shift of the stable runs   STAB_AT=<steps> checkpoint step to measure
 #   STAB_OUT=out/stability-experiment   run folders w<W>/ and logs   STAB_STYLE=great-wave (only recipe so far)
 #   HOKUSAI_BIN=packages/cli/bin/hokusai.mjs    HOKUSAI_SHARED=../shared (VGG19 weights, style and held-out photos)
@@ -25,6 +27,7 @@ shift_px=${STAB_SHIFT:-4}
 out=${STAB_OUT:-out/stability-experiment}
 read -r -a stable_weights <<< "${STAB_WEIGHTS:-300 1000}"
 runs=(0 "${stable_weights[@]}")
+names=(); for r in "${runs[@]}"; do names+=("${r%%=*}"); done
 mode=${1:-all}
 hokusai() { node "$bin" "$@"; }
 
@@ -40,14 +43,17 @@ esac
 train() {
   [ -d datasets/bundled/train ] || bash tools/prepare-bundled-dataset.sh
   mkdir -p "$out"
-  local pids=() w
-  for w in "${runs[@]}"; do
-    if [ -d "$out/w$w/checkpoint-$steps" ]; then echo "w$w: checkpoint-$steps exists, not trained again" >&2; continue; fi
+  local pids=() r name spec w
+  for r in "${runs[@]}"; do
+    name=${r%%=*}; spec=${r#*=}
+    local a; IFS=, read -r -a a <<< "$spec"
+    w=${a[0]}
+    if [ -d "$out/w$name/checkpoint-$steps" ]; then echo "w$name: checkpoint-$steps exists, not trained again" >&2; continue; fi
     local stab=(--stability-weight "$w"); [ "$w" = 0 ] || stab+=(--stability-shift "$shift_px")
-    nice -n 10 node "$bin" train "${recipe[@]}" "${stab[@]}" --iterations "$steps" --checkpoint-every 40 --keep 8 \
-      --sample-every 0 --log-every 10 --out "$out/w$w" > "$out/w$w.log" 2>&1 &
+    nice -n 10 node "$bin" train "${recipe[@]}" "${stab[@]}" "${a[@]:1}" --iterations "$steps" --checkpoint-every 40 \
+      --keep 8 --sample-every 0 --log-every 10 --out "$out/w$name" > "$out/w$name.log" 2>&1 &
     pids+=($!)
-    echo "w$w: training $steps steps (pid $!, log $out/w$w.log)" >&2
+    echo "w$name: training $steps steps (pid $!, log $out/w$name.log)" >&2
   done
   local pid; for pid in "${pids[@]}"; do wait "$pid"; done
 }
@@ -81,12 +87,12 @@ eval_run() { # run folder name (w<W>) -> $out/eval-<name>-<at>.md (rows as tools
 
 measure() {
   local ckpts=() w
-  for w in "${runs[@]}"; do ckpts+=(-c "$out/w$w/checkpoint-$at"); done
+  for w in "${names[@]}"; do ckpts+=(-c "$out/w$w/checkpoint-$at"); done
   local photo; for photo in "${held_out[@]}"; do photo_loss "$photo" >/dev/null & done; wait
-  echo "flicker of ${#runs[@]} networks at step $at…" >&2
+  echo "flicker of ${#names[@]} networks at step $at…" >&2
   hokusai flicker "${ckpts[@]}" --frames 12 --size 256 --json > "$out/flicker-$at.json" 2>/dev/null &
   local i=0
-  for w in "${runs[@]}"; do
+  for w in "${names[@]}"; do
     eval_run "w$w" &
     i=$((i + 1)); [ $((i % 2)) -ne 0 ] || wait
   done
@@ -96,7 +102,7 @@ measure() {
 
 # The markdown table: flicker per clip, style loss of the outputs (mean over the held-out photos) and both against W = 0.
 table() {
-  node - "$out" "$at" "${runs[@]}" <<'EOF'
+  node - "$out" "$at" "${names[@]}" <<'EOF'
 const fs = require('fs');
 const [out, at, ...runs] = process.argv.slice(2);
 const flicker = JSON.parse(fs.readFileSync(`${out}/flicker-${at}.json`, 'utf8'));
