@@ -142,6 +142,10 @@ describe.runIf(needs('hokusai train survives kill -9', sharedData(WEIGHTS_FILE))
     const f = await cli([...common, '--width', 'half', '--iterations', '1', '--stability-weight', '10', '--stability-subpixel', '--out', outD]).done;
     expect(f.code).not.toBe(0);
     expect(f.stderr).toContain('--stability-subpixel: expected a --stability-shift of at least 1 px to draw sub-pixel shifts from, got 0');
+    // A stability margin that would leave too little of the compared window is refused too.
+    const g = await cli([...common, '--width', 'half', '--iterations', '1', '--stability-weight', '10', '--stability-shift', '4', '--stability-margin', '4', '--out', outD]).done;
+    expect(g.code).not.toBe(0);
+    expect(g.stderr).toContain('--stability-margin: expected at most a quarter of the compared 12 px window (--image-size less the shift), got 4');
     expect(existsSync(join(outD, 'final'))).toBe(false);
   });
 

@@ -54,6 +54,18 @@ export function shiftWarp(t: tf.Tensor4D, dy: number, dx: number, shift: number)
   });
 }
 
+/**
+ * `t` ([N,H,W,C]) without `margin` px on each side: the part of a shifted window's output compared by the stability
+ * loss, where the window's borders saw other padding than the whole photo did (`--stability-margin`).
+ */
+export function innerWindow(t: tf.Tensor4D, margin: number): tf.Tensor4D {
+  const [n, h, w, c] = t.shape;
+  if (!(Number.isInteger(margin) && margin >= 0 && h - 2 * margin >= 1 && w - 2 * margin >= 1)) {
+    throw new InvalidArgumentError(`innerWindow: expected a whole margin ≥ 0 that leaves pixels of ${h}×${w}, got ${margin}`);
+  }
+  return margin === 0 ? t : tf.slice(t, [0, margin, margin, 0], [n, h - 2 * margin, w - 2 * margin, c]);
+}
+
 /** How the stability loss compares the two outputs: Gupta et al.'s mean squared difference, or the mean absolute one. */
 export type StabilityNorm = 'mse' | 'l1';
 export const STABILITY_NORMS: readonly StabilityNorm[] = ['mse', 'l1'];

@@ -52,6 +52,13 @@ export const trainSchema = z.object({
     .max(16)
     .default(0)
     .describe('stability loss: also shift the noisy photo by a random 0..N px per axis and compare the outputs shifted back, against flicker under motion (0 = noise only)'),
+  stabilityMargin: z
+    .number()
+    .int()
+    .min(0)
+    .max(32)
+    .default(0)
+    .describe('stability loss with --stability-shift: leave N px on each side of the outputs out of the comparison, where the shifted window sees other padding than the whole photo (0 = compare all)'),
   stabilityNorm: z
     .enum(['mse', 'l1'])
     .default('mse')

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { HokusaiError } from '@hokusai/errors';
-import { addSensorNoise, shiftCrop, shiftWarp, stabilityLoss, type StabilityNorm } from '@hokusai/losses';
+import { addSensorNoise, innerWindow, shiftCrop, shiftWarp, stabilityLoss, type StabilityNorm } from '@hokusai/losses';
 import { Adam, concatFloat32, toFloat32, type AdamStateJson } from './adam.ts';
 import { Prefetcher } from './prefetch.ts';
 import { yieldToEventLoop } from '@hokusai/node';
@@ -109,6 +109,8 @@ export interface TrainerConfig {
     subpixel?: boolean;
     /** squared (default) or absolute differences */
     norm?: StabilityNorm;
+    /** px on each side of the outputs left out of the comparison (the shifted window's other padding) */
+    margin?: number;
   };
 }
 
@@ -328,7 +330,8 @@ export class Trainer {
     const move = st.subpixel === true ? shiftWarp : shiftCrop;
     const [xs, ys] = shift > 0 ? [move(x, dy, dx, shift), move(y, dy, dx, shift)] : [x, y];
     const noisy = addSensorNoise(xs, st.sigma, hash32(st.seed, STREAM.stability, this.step, offset));
-    return tf.mul(stabilityLoss(ys, this.net.apply(noisy), st.norm), st.weight) as tf.Scalar;
+    const m = st.margin ?? 0;
+    return tf.mul(stabilityLoss(innerWindow(ys, m), innerWindow(this.net.apply(noisy), m), st.norm), st.weight) as tf.Scalar;
   }
 
   /** One optimiser step on one batch; when the divergence guard rejects the loss, nothing is updated. */

@@ -2,11 +2,11 @@
 // `hokusai train --stability-weight w --stability-noise σ` in the trainer): zero for σ = 0, positive with a gradient
 // that reaches the network's weights for σ > 0, the noise reproducible by seed, and the trainer adds the weighted
 // term to the step's total (reported as `stability`) only when the weight is above 0, compared by squared or absolute
-// differences (`--stability-norm`). No tensors leak.
+// differences (`--stability-norm`), borders left out with `--stability-margin`. No tensors leak.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { TransformerNet, type NetConfig } from '@hokusai/model';
-import { addSensorNoise, shiftCrop, shiftWarp, stabilityLoss } from '@hokusai/losses';
+import { addSensorNoise, innerWindow, shiftCrop, shiftWarp, stabilityLoss } from '@hokusai/losses';
 import { Trainer, type LossFunction, type TrainableNet, type TrainerConfig } from '../src/trainer.ts';
 import { TrainingData } from '../src/dataset.ts';
 import { trainSchema } from '../src/options.ts';
@@ -59,6 +59,17 @@ describe('stability loss', () => {
     tf.dispose([y, z]);
     expect(trainSchema.parse({}).stabilityNorm).toBe('mse');
     expect(() => trainSchema.parse({ stabilityNorm: 'l2' })).toThrow();
+  });
+
+  it('leaves a margin out of the comparison (--stability-margin), and refuses one that leaves nothing', () => {
+    const t = tf.tensor4d(Array.from({ length: 6 * 5 }, (_, i) => i), [1, 6, 5, 1]);
+    const inner = innerWindow(t, 2);
+    expect(inner.shape).toEqual([1, 2, 1, 1]);
+    expect(Array.from(inner.dataSync())).toEqual([12, 17]); // rows 2–3, column 2
+    expect(innerWindow(t, 0)).toBe(t);
+    expect(() => innerWindow(t, 3)).toThrow('expected a whole margin ≥ 0 that leaves pixels of 6×5, got 3');
+    tf.dispose([t, inner]);
+    expect(trainSchema.parse({}).stabilityMargin).toBe(0);
   });
 
   it('draws N(0, σ²) noise, clipped to 0–255, the same for the same seed', () => {
@@ -194,6 +205,12 @@ describe('stability loss with a shift (--stability-shift)', () => {
     expect(ra.losses.stability! ** 2).toBeLessThan(rq.losses.stability!);
     expect(Object.values(ra.grads).every((g) => Number.isFinite(g.dataSync()[0]))).toBe(true);
     tf.dispose([ra.grads, rq.grads]);
+    // margin 2: the shifted window's border rows and columns are not compared, so the value changes and stays finite
+    const inner = new Trainer(net as TrainableNet, zeroLoss, data, testIO, { ...config, stability: { ...config.stability!, margin: 2 } }, () => {});
+    const rm = await inner.gradients(await data.batch(0));
+    expect(rm.losses.stability).toBeGreaterThan(0);
+    expect(rm.losses.stability).not.toBe(r.losses.stability);
+    tf.dispose(rm.grads);
     net.dispose();
   });
 });

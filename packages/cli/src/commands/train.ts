@@ -171,6 +171,10 @@ async function resolveTrainOptions(input: TrainOptions, ctx: CommandContext, giv
   if (options.stabilityShift * 4 > options.imageSize) {
     throw new InvalidArgumentError(`--stability-shift: expected at most a quarter of --image-size (${options.imageSize / 4} px), got ${options.stabilityShift}`);
   }
+  const window = options.imageSize - 4 * Math.ceil(options.stabilityShift / 4); // shiftCrop's window side
+  if (options.stabilityMargin * 4 > window) {
+    throw new InvalidArgumentError(`--stability-margin: expected at most a quarter of the compared ${window} px window (--image-size less the shift), got ${options.stabilityMargin}`);
+  }
   if (options.stabilitySubpixel && options.stabilityShift === 0) {
     throw new InvalidArgumentError('--stability-subpixel: expected a --stability-shift of at least 1 px to draw sub-pixel shifts from, got 0');
   }
@@ -252,6 +256,7 @@ function trainerConfig(options: TrainOptions, run: { iterations: number; microBa
       shift: options.stabilityShift,
       subpixel: options.stabilitySubpixel,
       norm: options.stabilityNorm,
+      margin: options.stabilityMargin,
     },
     meta: run.meta,
   };
