@@ -22,13 +22,18 @@ export function addSensorNoise(x: tf.Tensor4D, sigma: number, seed: number): tf.
   return tf.tidy(() => (sigma === 0 ? tf.clone(x) : tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, sigma, 'float32', seed)), 0, 255)) as tf.Tensor4D);
 }
 
+/** How much shorter than the image a shifted window's sides are: `shift` rounded up to a multiple of 4. */
+export function shiftCut(shift: number): number {
+  return 4 * Math.ceil(shift / 4);
+}
+
 /**
  * The window of `t` ([N,H,W,C]) at offset (dy, dx) whose sides are `shift` rounded up to a multiple of 4 shorter
  * (so the transformation network maps it to an output of its own size); dy, dx in [0, shift].
  */
 export function shiftCrop(t: tf.Tensor4D, dy: number, dx: number, shift: number): tf.Tensor4D {
   const [n, h, w, c] = t.shape;
-  const cut = 4 * Math.ceil(shift / 4);
+  const cut = shiftCut(shift);
   if (!(dy >= 0 && dx >= 0 && dy <= shift && dx <= shift) || h - cut < 4 || w - cut < 4) {
     throw new InvalidArgumentError(`shiftCrop: expected offsets in [0, ${shift}] of an image larger than ${cut + 4}², got (${dy}, ${dx}) of ${h}×${w}`);
   }
@@ -67,8 +72,8 @@ export function innerWindow(t: tf.Tensor4D, margin: number): tf.Tensor4D {
 }
 
 /** How the stability loss compares the two outputs: Gupta et al.'s mean squared difference, or the mean absolute one. */
-export type StabilityNorm = 'mse' | 'l1';
-export const STABILITY_NORMS: readonly StabilityNorm[] = ['mse', 'l1'];
+export const STABILITY_NORMS = ['mse', 'l1'] as const;
+export type StabilityNorm = (typeof STABILITY_NORMS)[number];
 
 /** mean((y − yNoisy)²), or mean|y − yNoisy| for `l1`, over the batch: the outputs for a photo and its noisy copy. */
 export function stabilityLoss(y: tf.Tensor4D, yNoisy: tf.Tensor4D, norm: StabilityNorm = 'mse'): tf.Scalar {

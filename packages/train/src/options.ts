@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { backendOption, cacheDirOption, latticeWeightOption, lossNetOption, poolingOption, styleBlurOption, weightsOption } from './common-options.ts';
-import { defaultLossWeights } from '@hokusai/losses';
+import { defaultLossWeights, STABILITY_NORMS } from '@hokusai/losses';
 import { PRESET_NAMES } from './presets.ts';
 
 const LOSS_DEFAULTS = defaultLossWeights('vgg16');
@@ -60,7 +60,7 @@ export const trainSchema = z.object({
     .default(0)
     .describe('stability loss with --stability-shift: leave N px on each side of the outputs out of the comparison, where the shifted window sees other padding than the whole photo (0 = compare all)'),
   stabilityNorm: z
-    .enum(['mse', 'l1'])
+    .enum(STABILITY_NORMS)
     .default('mse')
     .describe('stability loss: compare the two outputs by mean squared difference (Gupta et al.) or mean absolute difference, the form `hokusai flicker` measures (docs/video.md)'),
   stabilitySubpixel: z

@@ -7,7 +7,7 @@
 import { basename, join, resolve, relative } from 'node:path';
 import { FULL_NET, HALF_NET, TransformerNet, serializeCheckpointAsync, type CheckpointMeta, type NetConfig } from '@hokusai/model';
 import { HokusaiError, InvalidArgumentError } from '@hokusai/errors';
-import { lossOptionsOf, PerceptualLoss, type VggWeights } from '@hokusai/losses';
+import { lossOptionsOf, PerceptualLoss, shiftCut, type VggWeights } from '@hokusai/losses';
 import { DEFAULT_MAX_PIXELS, initBackend, loadCheckpointDir, saveCheckpointDir, sharedPath, writeImage } from '@hokusai/node';
 import { defineCommand, kebab, type CommandContext } from '../command.ts';
 import { createProgress } from '../progress.ts';
@@ -171,7 +171,7 @@ async function resolveTrainOptions(input: TrainOptions, ctx: CommandContext, giv
   if (options.stabilityShift * 4 > options.imageSize) {
     throw new InvalidArgumentError(`--stability-shift: expected at most a quarter of --image-size (${options.imageSize / 4} px), got ${options.stabilityShift}`);
   }
-  const window = options.imageSize - 4 * Math.ceil(options.stabilityShift / 4); // shiftCrop's window side
+  const window = options.imageSize - shiftCut(options.stabilityShift);
   if (options.stabilityMargin * 4 > window) {
     throw new InvalidArgumentError(`--stability-margin: expected at most a quarter of the compared ${window} px window (--image-size less the shift), got ${options.stabilityMargin}`);
   }
