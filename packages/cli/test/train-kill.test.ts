@@ -146,6 +146,10 @@ describe.runIf(needs('hokusai train survives kill -9', sharedData(WEIGHTS_FILE))
     const g = await cli([...common, '--width', 'half', '--iterations', '1', '--stability-weight', '10', '--stability-shift', '4', '--stability-margin', '4', '--out', outD]).done;
     expect(g.code).not.toBe(0);
     expect(g.stderr).toContain('--stability-margin: expected at most a quarter of the compared 12 px window (--image-size less the shift), got 4');
+    // …and a margin with no shift, which would leave nothing shifted to leave out.
+    const h = await cli([...common, '--width', 'half', '--iterations', '1', '--stability-weight', '10', '--stability-margin', '2', '--out', outD]).done;
+    expect(h.code).not.toBe(0);
+    expect(h.stderr).toContain("--stability-margin: expected a --stability-shift of at least 1 px (the margin leaves the shifted window's borders out), got --stability-margin 2 with no shift");
     expect(existsSync(join(outD, 'final'))).toBe(false);
   });
 

@@ -175,6 +175,9 @@ async function resolveTrainOptions(input: TrainOptions, ctx: CommandContext, giv
   if (options.stabilityMargin * 4 > window) {
     throw new InvalidArgumentError(`--stability-margin: expected at most a quarter of the compared ${window} px window (--image-size less the shift), got ${options.stabilityMargin}`);
   }
+  if (options.stabilityMargin > 0 && options.stabilityShift === 0) {
+    throw new InvalidArgumentError(`--stability-margin: expected a --stability-shift of at least 1 px (the margin leaves the shifted window's borders out), got --stability-margin ${options.stabilityMargin} with no shift`);
+  }
   if (options.stabilitySubpixel && options.stabilityShift === 0) {
     throw new InvalidArgumentError('--stability-subpixel: expected a --stability-shift of at least 1 px to draw sub-pixel shifts from, got 0');
   }
