@@ -40,7 +40,16 @@ export interface FlickerReport {
   height: number;
   frames: number;
   noise: number;
-  results: { checkpoint: string; clips: Record<MotionKind, FlickerResult> }[];
+  results: { checkpoint: string; clips: Record<MotionKind, ClipFlicker> }[];
+}
+
+/**
+ * One clip's flicker, and its floor: the flicker the same network would measure if it had no flicker at all, its
+ * painting of the whole still moved exactly as the clip moves the photo (no noise). What is left above the floor is
+ * what a stabler network can remove; the floor is texture the warp cannot follow exactly.
+ */
+export interface ClipFlicker extends FlickerResult {
+  floor: number;
 }
 
 /** The still, sized so a frame of long edge `size` fits with a 10% margin per side under the default motions. */
@@ -61,12 +70,14 @@ export async function runFlicker(opts: FlickerOptions, ctx: CommandContext): Pro
     const { engine, summary } = await openEngine(checkpoint, opts.backend, ctx.log);
     ctx.log(`${summary} on ${engine.label}`);
     try {
-      const byClip = {} as Record<MotionKind, FlickerResult>;
+      const byClip = {} as Record<MotionKind, ClipFlicker>;
+      const painted = await engine.stylize(still, { strength: 1, preserveColors: false });
       for (const { kind, clip } of clips) {
         if (ctx.signal.aborted) throw new HokusaiError('INTERRUPTED', `interrupted while measuring ${checkpoint}`);
         const outputs: RgbImage[] = [];
         for (const frame of clip.frames) outputs.push(await engine.stylize(frame, { strength: 1, preserveColors: false }));
-        byClip[kind] = measureFlicker(clip.frames, outputs, clip.poses);
+        const ideal = makeMotionClip(painted, { width, height, frames: opts.frames, kind, noise: 0 });
+        byClip[kind] = { ...measureFlicker(clip.frames, outputs, clip.poses), floor: measureFlicker(clip.frames, ideal.frames, clip.poses).flicker };
       }
       report.results.push({ checkpoint, clips: byClip });
     } finally {
@@ -78,13 +89,14 @@ export async function runFlicker(opts: FlickerOptions, ctx: CommandContext): Pro
   return report;
 }
 
-/** A Markdown table: one row per checkpoint, flicker per clip, and the inputs' own change for reference. */
+/** A Markdown table: one row per checkpoint, flicker per clip, the floors, and the inputs' own change for reference. */
 export function formatReport(r: FlickerReport): string {
-  const head = `| checkpoint | ${FLICKER_CLIPS.map((k) => `${k} flicker`).join(' | ')} | ${FLICKER_CLIPS.map((k) => `${k} Δout`).join(' | ')} |`;
-  const rule = `|${'---|'.repeat(1 + 2 * FLICKER_CLIPS.length)}`;
+  const moving = FLICKER_CLIPS.filter((k) => k !== 'static');
+  const head = `| checkpoint | ${FLICKER_CLIPS.map((k) => `${k} flicker`).join(' | ')} | ${moving.map((k) => `${k} floor`).join(' | ')} | ${FLICKER_CLIPS.map((k) => `${k} Δout`).join(' | ')} |`;
+  const rule = `|${'---|'.repeat(1 + 2 * FLICKER_CLIPS.length + moving.length)}`;
+  const cells = (x: FlickerReport['results'][number], f: (c: ClipFlicker) => number, kinds: readonly MotionKind[]) => kinds.map((k) => f(x.clips[k]).toFixed(2)).join(' | ');
   const rows = r.results.map(
-    (x) =>
-      `| ${x.checkpoint} | ${FLICKER_CLIPS.map((k) => x.clips[k].flicker.toFixed(2)).join(' | ')} | ${FLICKER_CLIPS.map((k) => x.clips[k].outputChange.toFixed(2)).join(' | ')} |`,
+    (x) => `| ${x.checkpoint} | ${cells(x, (c) => c.flicker, FLICKER_CLIPS)} | ${cells(x, (c) => c.floor, moving)} | ${cells(x, (c) => c.outputChange, FLICKER_CLIPS)} |`,
   );
   const first = r.results[0];
   const inputs = first === undefined ? '' : `inputs' own change Δin (grey levels): ${FLICKER_CLIPS.map((k) => `${k} ${first.clips[k].inputChange.toFixed(2)}`).join(', ')}\n`;

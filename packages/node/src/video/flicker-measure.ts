@@ -4,12 +4,12 @@
  *
  *   flicker = Σ_t mean_valid |out_t − warp(out_{t−1})| / Σ_t mean_valid |in_t − warp(in_{t−1})|
  *
- * where warp samples the previous frame (bilinearly) where each pixel was, and "valid" keeps the pixels whose
+ * where warp samples the previous frame (Lanczos-3, as the clip was made) where each pixel was, and "valid" keeps the pixels whose
  * previous position lies inside the frame. 1: the output changes as much as the input (an identity network);
  * above 1: the network amplifies noise and sub-pixel motion into texture changes; 0: a still output.
  */
 import type { RgbImage } from '../image-io.ts';
-import { previousFramePoint, sampleBilinear, type WindowPose } from './motion-clip.ts';
+import { previousFramePoint, sampleLanczos3, type WindowPose } from './motion-clip.ts';
 
 /** Mean |cur − warp(prev)| over valid pixels and channels, in grey levels; NaN when no pixel is valid. */
 export function warpedDifference(prev: RgbImage, cur: RgbImage, prevPose: WindowPose, curPose: WindowPose): number {
@@ -21,7 +21,7 @@ export function warpedDifference(prev: RgbImage, cur: RgbImage, prevPose: Window
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const [sx, sy] = previousFramePoint(prevPose, curPose, x, y, w, h);
-      if (!sampleBilinear(prev.data, w, h, sx, sy, px)) continue;
+      if (!sampleLanczos3(prev.data, w, h, sx, sy, px)) continue;
       const i = (y * w + x) * 3;
       for (let c = 0; c < 3; c++) sum += Math.abs((cur.data[i + c] as number) - (px[c] as number));
       n += 3;

@@ -1,6 +1,6 @@
 /**
  * Clips with known motion, for measuring flicker without an optical-flow library (issue 21.2): each frame is a
- * window of a still photo, moved (pan) and scaled (zoom) by sub-pixel amounts and sampled bilinearly, plus
+ * window of a still photo, moved (pan) and scaled (zoom) by sub-pixel amounts and sampled with a Lanczos-3 kernel, plus
  * independent Gaussian "sensor" noise per frame, so where every pixel of frame t came from in frame t−1 is known
  * exactly (`previousFramePoint`). A static clip (the same window, new noise each frame) isolates the response to
  * noise alone. The idea of the measure follows Gupta et al. 2017 ("Characterizing and Improving Stability in
@@ -40,24 +40,56 @@ export interface MotionClip {
   height: number;
 }
 
-/** Bilinear sample of an interleaved RGB image (float or 8-bit) at (x, y) into `out`; false outside [0, w−1]×[0, h−1]. */
-export function sampleBilinear(data: ArrayLike<number>, w: number, h: number, x: number, y: number, out: Float32Array): boolean {
-  if (!(x >= 0 && y >= 0 && x <= w - 1 && y <= h - 1)) return false;
-  const x0 = Math.min(Math.floor(x), w - 2 < 0 ? 0 : w - 2);
-  const y0 = Math.min(Math.floor(y), h - 2 < 0 ? 0 : h - 2);
-  const fx = x - x0;
-  const fy = y - y0;
-  const x1 = Math.min(x0 + 1, w - 1);
-  const y1 = Math.min(y0 + 1, h - 1);
-  const i00 = (y0 * w + x0) * 3;
-  const i01 = (y0 * w + x1) * 3;
-  const i10 = (y1 * w + x0) * 3;
-  const i11 = (y1 * w + x1) * 3;
-  for (let c = 0; c < 3; c++) {
-    const top = (data[i00 + c] as number) * (1 - fx) + (data[i01 + c] as number) * fx;
-    const bottom = (data[i10 + c] as number) * (1 - fx) + (data[i11 + c] as number) * fx;
-    out[c] = top * (1 - fy) + bottom * fy;
+/** Taps per side of the Lanczos kernel: Lanczos-3, the usual sharp resampler (sharp's and ImageMagick's default). */
+const LANCZOS_A = 3;
+
+/** Lanczos-3 weights of the 6 taps x0 − 2 … x0 + 3 around x (x0 = ⌊x⌋), into `w`. */
+function lanczosWeights(x: number, w: Float64Array): void {
+  const x0 = Math.floor(x);
+  for (let k = 0; k < 2 * LANCZOS_A; k++) {
+    const d = x - (x0 - LANCZOS_A + 1 + k);
+    if (d === 0) w[k] = 1;
+    else {
+      const p = Math.PI * d;
+      w[k] = Math.abs(d) >= LANCZOS_A ? 0 : (LANCZOS_A * Math.sin(p) * Math.sin(p / LANCZOS_A)) / (p * p);
+    }
   }
+}
+
+const wx = new Float64Array(2 * LANCZOS_A);
+const wy = new Float64Array(2 * LANCZOS_A);
+
+/**
+ * Lanczos-3 sample of an interleaved RGB image (float or 8-bit) at (x, y) into `out` (normalised weights); false
+ * where the kernel's 6×6 taps do not all lie in the image, [2, w−3]×[2, h−3]. Not bilinear: bilinear interpolation
+ * blurs by an amount that depends on the sub-pixel phase, so a sharp texture moved exactly would differ from its own
+ * warp by up to half of what a flickering network does (docs/video.md, "the measure's floor").
+ */
+export function sampleLanczos3(data: ArrayLike<number>, w: number, h: number, x: number, y: number, out: Float32Array): boolean {
+  if (!(x >= LANCZOS_A - 1 && y >= LANCZOS_A - 1 && x <= w - LANCZOS_A && y <= h - LANCZOS_A)) return false;
+  lanczosWeights(x, wx);
+  lanczosWeights(y, wy);
+  const x0 = Math.floor(x) - LANCZOS_A + 1;
+  const y0 = Math.floor(y) - LANCZOS_A + 1;
+  let r = 0;
+  let g = 0;
+  let b = 0;
+  let sum = 0;
+  for (let j = 0; j < 2 * LANCZOS_A; j++) {
+    const row = Math.min(h - 1, Math.max(0, y0 + j)) * w;
+    const fy = wy[j] as number;
+    for (let i = 0; i < 2 * LANCZOS_A; i++) {
+      const f = fy * (wx[i] as number);
+      const o = (row + Math.min(w - 1, Math.max(0, x0 + i))) * 3;
+      r += f * (data[o] as number);
+      g += f * (data[o + 1] as number);
+      b += f * (data[o + 2] as number);
+      sum += f;
+    }
+  }
+  out[0] = r / sum;
+  out[1] = g / sum;
+  out[2] = b / sum;
   return true;
 }
 
@@ -94,7 +126,7 @@ export function makeMotionClip(still: RgbImage, opts: MotionClipOptions): Motion
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const [sx, sy] = stillPoint(pose, x, y, w, h, still.width, still.height);
-        if (!sampleBilinear(still.data, still.width, still.height, sx, sy, px)) {
+        if (!sampleLanczos3(still.data, still.width, still.height, sx, sy, px)) {
           throw new RangeError(`the still (${still.width}×${still.height}) is too small for a ${w}×${h} window under this motion`);
         }
         const i = (y * w + x) * 3;
