@@ -3,7 +3,7 @@
 # same steps from the same start with the same seed, data and recipe: once without the stability loss (W = 0) and
 # once per stability weight W (Gupta et al. 2017, "Characterizing and Improving Stability in Neural Style Transfer":
 # `--stability-weight W --stability-shift S`, docs/video.md). Then each network is measured with `hokusai flicker`
-# (pan, zoom and static clips of known motion, docs/video.md) and with the style-loss protocol of
+# (pan, zoom and static clips of known motion, with each network's floor, docs/video.md) and with the style-loss protocol of
 # tools/eval-bundled.sh (the four held-out photos at 512 px, great-wave's painting at 928 px), and a markdown table
 # compares them with W = 0.
 #
@@ -112,15 +112,15 @@ const rows = runs.map((w, i) => {
   // eval-bundled rows: | style | photo | style loss, photo | style loss, output | ratio | grid |
   const cells = fs.readFileSync(`${out}/eval-w${w}-${at}.md`, 'utf8').split('\n').filter((l) => /\.(png|jpe?g)\s*\|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
   const mean = (k) => cells.reduce((a, c) => a + Number(c[k]), 0) / cells.length;
-  return { w, f: clips.map((k) => r[k].flicker), style: mean(4), ratio: mean(5), photos: cells.length };
+  return { w, f: clips.map((k) => r[k].flicker), floor: ['pan', 'zoom'].map((k) => r[k].floor.toFixed(2)).join(', '), style: mean(4), ratio: mean(5), photos: cells.length };
 });
 const base = rows[0];
-console.log(`| --stability-weight | ${clips.map((k) => `${k} flicker`).join(' | ')} | flicker ÷ W=0 (pan, zoom, static) | style loss, output (mean of ${base.photos} photos) | vs W=0 | style-loss ratio to photo |`);
-console.log(`|${'---|'.repeat(8)}`);
+console.log(`| --stability-weight | ${clips.map((k) => `${k} flicker`).join(' | ')} | flicker ÷ W=0 (pan, zoom, static) | floor (pan, zoom) | style loss, output (mean of ${base.photos} photos) | vs W=0 | style-loss ratio to photo |`);
+console.log(`|${'---|'.repeat(9)}`);
 for (const r of rows) {
   const rel = r.f.map((f, i) => (f / base.f[i]).toFixed(2)).join(', ');
   const dStyle = `${r.style >= base.style ? '+' : ''}${((r.style / base.style - 1) * 100).toFixed(1)}%`;
-  console.log(`| ${r.w} | ${r.f.map((f) => f.toFixed(2)).join(' | ')} | ${rel} | ${r.style.toPrecision(4)} | ${dStyle} | ${r.ratio.toFixed(3)} |`);
+  console.log(`| ${r.w} | ${r.f.map((f) => f.toFixed(2)).join(' | ')} | ${rel} | ${r.floor} | ${r.style.toPrecision(4)} | ${dStyle} | ${r.ratio.toFixed(3)} |`);
 }
 console.log(`\nstep ${at}; flicker clips ${flicker.frames} frames ${flicker.width}×${flicker.height}, noise σ ${flicker.noise}`);
 EOF
