@@ -4,8 +4,8 @@
  *
  *   flicker = Σ_t mean_valid |out_t − warp(out_{t−1})| / Σ_t mean_valid |in_t − warp(in_{t−1})|
  *
- * where warp samples the previous frame (Lanczos-3, as the clip was made) where each pixel was, and "valid" keeps the pixels whose
- * previous position lies inside the frame. 1: the output changes as much as the input (an identity network);
+ * where warp samples the previous frame (Lanczos-3, as the clip was made) where each pixel was, and "valid" keeps the
+ * pixels whose previous position has the kernel's taps inside the frame. 1: the output changes as much as the input (an identity network);
  * above 1: the network amplifies noise and sub-pixel motion into texture changes; 0: a still output.
  */
 import type { RgbImage } from '../image-io.ts';

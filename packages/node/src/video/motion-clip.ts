@@ -63,7 +63,7 @@ const wy = new Float64Array(2 * LANCZOS_A);
  * Lanczos-3 sample of an interleaved RGB image (float or 8-bit) at (x, y) into `out` (normalised weights); false
  * where the kernel's 6×6 taps do not all lie in the image, [2, w−3]×[2, h−3]. Not bilinear: bilinear interpolation
  * blurs by an amount that depends on the sub-pixel phase, so a sharp texture moved exactly would differ from its own
- * warp by up to half of what a flickering network does (docs/video.md, "the measure's floor").
+ * warp by up to half of what a flickering network does (docs/video.md, "The floor").
  */
 export function sampleLanczos3(data: ArrayLike<number>, w: number, h: number, x: number, y: number, out: Float32Array): boolean {
   if (!(x >= LANCZOS_A - 1 && y >= LANCZOS_A - 1 && x <= w - LANCZOS_A && y <= h - LANCZOS_A)) return false;
