@@ -82,4 +82,4 @@ export { frameListFor, listFrameFiles, type FrameList } from './video/frame-fold
 export { yieldToEventLoop } from './event-loop.ts';
 // Flicker of a network on video, measured without optical flow (issue 21): clips of known motion made from a still.
 export { makeMotionClip, type MotionKind } from './video/motion-clip.ts';
-export { measureFlicker, warpedDifference, type FlickerResult } from './video/flicker-measure.ts';
+export { flickerRatio, meanWarpedChange, measureFlicker, warpedDifference, type FlickerResult } from './video/flicker-measure.ts';

@@ -13,6 +13,8 @@ import {
   makeMotionClip,
   type MotionKind,
   measureFlicker,
+  meanWarpedChange,
+  flickerRatio,
   type FlickerResult,
 } from '@hokusai/node';
 import { defineCommand, type CommandContext, type CommandSpec } from '../command.ts';
@@ -76,8 +78,9 @@ export async function runFlicker(opts: FlickerOptions, ctx: CommandContext): Pro
         if (ctx.signal.aborted) throw new HokusaiError('INTERRUPTED', `interrupted while measuring ${checkpoint}`);
         const outputs: RgbImage[] = [];
         for (const frame of clip.frames) outputs.push(await engine.stylize(frame, { strength: 1, preserveColors: false }));
+        const measured = measureFlicker(clip.frames, outputs, clip.poses);
         const ideal = makeMotionClip(painted, { width, height, frames: opts.frames, kind, noise: 0 });
-        byClip[kind] = { ...measureFlicker(clip.frames, outputs, clip.poses), floor: measureFlicker(clip.frames, ideal.frames, clip.poses).flicker };
+        byClip[kind] = { ...measured, floor: flickerRatio(meanWarpedChange(ideal.frames, clip.poses), measured.inputChange) };
       }
       report.results.push({ checkpoint, clips: byClip });
     } finally {

@@ -5,8 +5,9 @@
  *   flicker = Σ_t mean_valid |out_t − warp(out_{t−1})| / Σ_t mean_valid |in_t − warp(in_{t−1})|
  *
  * where warp samples the previous frame (Lanczos-3, as the clip was made) where each pixel was, and "valid" keeps the
- * pixels whose previous position has the kernel's taps inside the frame. 1: the output changes as much as the input (an identity network);
- * above 1: the network amplifies noise and sub-pixel motion into texture changes; 0: a still output.
+ * pixels whose previous position has the kernel's taps inside the frame. 1: the output changes as much as the input
+ * (an identity network); above 1: the network amplifies noise and sub-pixel motion into texture changes; 0: a still
+ * output.
  */
 import type { RgbImage } from '../image-io.ts';
 import { previousFramePoint, sampleLanczos3, type WindowPose } from './motion-clip.ts';
@@ -38,18 +39,29 @@ export interface FlickerResult {
   inputChange: number;
 }
 
+/** Mean over consecutive pairs of |frame_t − warp(frame_{t−1})| (grey levels), for frames of a clip with `poses`. */
+export function meanWarpedChange(frames: RgbImage[], poses: WindowPose[]): number {
+  if (frames.length !== poses.length || frames.length < 2) {
+    throw new RangeError(`expected ≥ 2 frames with one pose each, got ${frames.length} frames, ${poses.length} poses`);
+  }
+  let sum = 0;
+  for (let t = 1; t < frames.length; t++) {
+    sum += warpedDifference(frames[t - 1] as RgbImage, frames[t] as RgbImage, poses[t - 1] as WindowPose, poses[t] as WindowPose);
+  }
+  return sum / (frames.length - 1);
+}
+
+/** The ratio above, from the two mean changes; NaN when the input does not change. */
+export function flickerRatio(outputChange: number, inputChange: number): number {
+  return inputChange === 0 ? Number.NaN : outputChange / inputChange;
+}
+
 /** Flicker of `outputs` (one per input frame, same size) on a clip with `poses`. */
 export function measureFlicker(inputs: RgbImage[], outputs: RgbImage[], poses: WindowPose[]): FlickerResult {
   if (inputs.length !== outputs.length || inputs.length !== poses.length || inputs.length < 2) {
     throw new RangeError(`expected ≥ 2 frames with one output and one pose each, got ${inputs.length} inputs, ${outputs.length} outputs, ${poses.length} poses`);
   }
-  let out = 0;
-  let inp = 0;
-  for (let t = 1; t < inputs.length; t++) {
-    const [p, c] = [poses[t - 1] as WindowPose, poses[t] as WindowPose];
-    out += warpedDifference(outputs[t - 1] as RgbImage, outputs[t] as RgbImage, p, c);
-    inp += warpedDifference(inputs[t - 1] as RgbImage, inputs[t] as RgbImage, p, c);
-  }
-  const pairs = inputs.length - 1;
-  return { flicker: inp === 0 ? Number.NaN : out / inp, outputChange: out / pairs, inputChange: inp / pairs };
+  const outputChange = meanWarpedChange(outputs, poses);
+  const inputChange = meanWarpedChange(inputs, poses);
+  return { flicker: flickerRatio(outputChange, inputChange), outputChange, inputChange };
 }
